@@ -1,0 +1,51 @@
+"""The ``beyond-collapse`` command line.
+
+Each subcommand lives in ``experiments/commands/<name>.py`` and exposes
+``add_arguments(parser)`` and ``main(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (command, module, one-line help); modules that are not installed yet are skipped.
+COMMANDS = [
+    ("theory", "experiments.commands.theory", "closed-form calculators and the theory report"),
+    ("simulate", "experiments.commands.simulate", "Gaussian-mixture simulations of the pipeline"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="beyond-collapse",
+        description="Training on synthesized data: when it collapses and how verification "
+        "prevents it (arXiv 2406.07515).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name, help_text in COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:
+                continue
+            raise
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.main)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except ValueError as err:
+        print(f"beyond-collapse {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

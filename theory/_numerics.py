@@ -1,0 +1,172 @@
+"""Numerical building blocks shared by the closed forms.
+
+* ``numpy_or_jax``: public functions run in float64 and return NumPy values when called with NumPy
+  or Python numbers, and stay in JAX (jit/vmap-able, the caller's precision) when given JAX arrays.
+* ``gauss_expectation``: E[h(g)], g ~ N(0, 1) (optionally truncated to g > lower), by composite
+  Gauss-Legendre on panels whose breakpoints follow the integrand's features (a logistic kink of
+  width 1/|B|, a probit step, an exponential tilt). Fixed size, so it vectorises and differentiates.
+* ``increasing_root``: bracketed, safeguarded Newton for an increasing scalar function.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import log_ndtr, ndtr
+
+__all__ = [
+    "numpy_or_jax",
+    "is_concrete",
+    "norm_pdf",
+    "norm_cdf",
+    "norm_sf",
+    "gauss_expectation",
+    "increasing_root",
+    "safe_div",
+]
+
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
+# Gaussian bulk: the mass beyond +-10 is 1.5e-23, below anything a float64 sum can see.
+_BULK = np.array([-10.0, -6.0, -3.0, -1.5, 0.0, 1.5, 3.0, 6.0, 10.0])
+# Around a feature of width s: the logistic function decays like e^-|z|, so e^-64 ends it.
+_FEATURE_OFFSETS = np.array([-64.0, -16.0, -4.0, -1.0, 0.0, 1.0, 4.0, 16.0, 64.0])
+_TILT_OFFSETS = np.array([-6.0, -3.0, -1.5, 0.0, 1.5, 3.0, 6.0])
+_MAX_TILT = 40.0
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def is_concrete(x) -> bool:
+    """True unless ``x`` is a tracer (inside jit/vmap), where values cannot be inspected."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _uses_jax(tree) -> bool:
+    return any(isinstance(leaf, jax.Array) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def _to_numpy(x):
+    if isinstance(x, jax.Array):
+        x = np.asarray(x)
+        return x[()] if x.ndim == 0 else x
+    return x
+
+
+def numpy_or_jax(fn):
+    """Run ``fn`` in float64 and return NumPy values, unless a JAX array is among the arguments.
+
+    With JAX arrays the function is traced as it is (so it composes with jit and vmap) and uses
+    whatever precision the caller configured.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _uses_jax((args, kwargs)):
+            return fn(*args, **kwargs)
+        with jax.enable_x64(True):
+            out = fn(*args, **kwargs)
+            return jax.tree_util.tree_map(_to_numpy, out)
+
+    return wrapper
+
+
+def norm_pdf(x):
+    return _INV_SQRT_2PI * jnp.exp(-0.5 * x * x)
+
+
+def norm_cdf(x):
+    return ndtr(x)
+
+
+def norm_sf(x):
+    """Q(x) = 1 - Phi(x), accurate in the upper tail."""
+    return ndtr(-x)
+
+
+def safe_div(num, den, fill=0.0):
+    """num / den where den != 0, ``fill`` elsewhere, with gradients that stay finite."""
+    ok = den != 0
+    return jnp.where(ok, num / jnp.where(ok, den, 1.0), fill)
+
+
+def gauss_expectation(h, features=(), tilt=0.0, lower=None):
+    """E[h(g)] for g ~ N(0, 1), or E[h(g) | g > lower].
+
+    Args:
+      h: vectorised function of g (any shape) -> same shape.
+      features: pairs (centre, width) where h changes on a short scale (a kink at centre with
+        width 1/|slope|, a probit step with its width). Non-finite entries are clipped away.
+      tilt: |B| when h grows or decays like exp(+-B g): adds panels around g = +-B.
+      lower: truncation point (scalar) or None.
+
+    Scalars in, scalar out; vmap for batches. Accuracy ~1e-13 relative on the integrands used here.
+    """
+    dtype = jnp.result_type(float)
+    tilt = jnp.minimum(jnp.abs(jnp.asarray(tilt, dtype)), _MAX_TILT)
+    hi = 10.0 + tilt
+    if lower is None:
+        lo = -hi
+    else:
+        lower = jnp.asarray(lower, dtype)
+        lo = lower
+        hi = jnp.maximum(lower, 0.0) + 10.0 + tilt
+    pts = [jnp.asarray(_BULK, dtype), tilt + _TILT_OFFSETS, -tilt + _TILT_OFFSETS]
+    if lower is not None:
+        # The truncated density decays like exp(-lower * r) past the cut.
+        scale = 1.0 / jnp.maximum(lower, 1.0)
+        pts.append(lower + scale * jnp.asarray([1.0, 4.0, 16.0], dtype))
+    for centre, width in features:
+        centre = jnp.nan_to_num(jnp.asarray(centre, dtype), nan=0.0, posinf=1e30, neginf=-1e30)
+        width = jnp.nan_to_num(jnp.abs(jnp.asarray(width, dtype)), nan=1e30, posinf=1e30)
+        pts.append(centre + width * _FEATURE_OFFSETS)
+    pts = jnp.concatenate([jnp.ravel(p) for p in pts] + [jnp.stack([lo, hi])])
+    pts = jnp.sort(jnp.clip(pts, lo, hi))
+    a, b = pts[:-1], pts[1:]
+    half = 0.5 * (b - a)
+    g = (0.5 * (a + b))[:, None] + half[:, None] * _GL_NODES[None, :]
+    if lower is None:
+        density = norm_pdf(g)
+    else:
+        log_tail = log_ndtr(-lower)
+        density = jnp.exp(-0.5 * g * g - 0.5 * np.log(2 * np.pi) - log_tail)
+    weights = half[:, None] * _GL_WEIGHTS[None, :] * density
+    return jnp.sum(weights * h(g))
+
+
+def increasing_root(fn, lo, hi, *, xtol=None, max_iter=300):
+    """Root of an increasing scalar function on a bracket with fn(lo) <= 0 <= fn(hi).
+
+    ``fn(x)`` returns ``(value, derivative)``. Newton steps that leave the bracket are replaced
+    by bisection, so convergence is guaranteed. Returns ``(root, converged)``.
+    """
+    dtype = jnp.result_type(float)
+    if xtol is None:
+        xtol = 4 * float(jnp.finfo(dtype).eps)
+    lo = jnp.asarray(lo, dtype)
+    hi = jnp.asarray(hi, dtype)
+    x0 = 0.5 * (lo + hi)
+    g0, d0 = fn(x0)
+
+    def cond(state):
+        lo, hi, x, g, d, it, done = state
+        return jnp.logical_and(~done, it < max_iter)
+
+    def body(state):
+        lo, hi, x, g, d, it, done = state
+        lo = jnp.where(g < 0, x, lo)
+        hi = jnp.where(g > 0, x, hi)
+        newton = x - safe_div(g, d, fill=jnp.inf)
+        inside = (newton > lo) & (newton < hi) & (d > 0)
+        x_new = jnp.where(inside, newton, 0.5 * (lo + hi))
+        g_new, d_new = fn(x_new)
+        lo = jnp.where(g_new < 0, x_new, lo)
+        hi = jnp.where(g_new > 0, x_new, hi)
+        small = xtol * (1.0 + jnp.abs(x_new))
+        done = (g_new == 0) | (hi - lo <= small) | (jnp.abs(x_new - x) <= small)
+        return lo, hi, x_new, g_new, d_new, it + 1, done
+
+    state = (lo, hi, x0, g0, d0, jnp.asarray(0), g0 == 0)
+    lo, hi, x, g, d, it, done = jax.lax.while_loop(cond, body, state)
+    return x, done

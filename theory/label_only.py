@@ -1,0 +1,272 @@
+"""n -> inf downstream classifier under label-only pruning (THEORY.md §3.1).
+
+The flip generator mislabels with probability ``p`` independently of ``x``; the verifier keeps a
+correct sample with probability ``phi`` and a wrong one with probability ``psi``, independently
+of ``x``. With c+ = (1-p) phi and c- = p psi, the population objective is
+
+    F(w) = c+ E[l(y x^T w)] + c- E[l(-y x^T w)] + (lam/2) ||w||^2,   y x^T w ~ N(mu^T w, w^T Sigma w).
+
+Square loss: w = B / (1 + K mu^T A^-1 mu) A^-1 mu, A = K Sigma + lam I, K = c+ + c-, B = c+ - c-.
+Logistic loss: F depends on w only through m = mu^T w and s = w^T Sigma w (and ||w||^2), so in
+the eigenbasis of Sigma its Hessian is diagonal plus rank 2 and a damped Newton step costs O(d).
+Its minimiser lies on the two-parameter curve w = c (Sigma + nu I)^-1 mu with c = -G_m / (2 G_s)
+and nu = lam / (2 G_s) (G the data term as a function of (m, s)); ``limit_curve_parameters``
+returns (c, nu). For Sigma = I the problem is one-dimensional, w = a mu / ||mu||.
+
+sign(mu^T w) = sign(B) for both losses and any Sigma and lam: the breakdown is p* exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from . import _validate
+from ._numerics import gauss_expectation, norm_cdf, numpy_or_jax, safe_div
+from .proxy import pstar
+
+__all__ = ["limit_weights", "limit_accuracy", "limit_curve_parameters", "breakdown"]
+
+_NEWTON_MAX_ITER = 100
+_STEP_SIZES = 0.5 ** jnp.arange(30)
+
+
+class _Problem(NamedTuple):
+    """The problem in the eigenbasis of Sigma: everything (..., d) or (...)."""
+
+    c_plus: jax.Array  # (1 - p) phi
+    c_minus: jax.Array  # p psi
+    lam: jax.Array
+    eig: jax.Array  # eigenvalues of Sigma, (..., d)
+    mu_t: jax.Array  # U^T mu, (..., d)
+    basis: jax.Array | None  # U, (..., d, d); None for the identity
+
+
+def _validated(p, phi, psi, mu, lam, loss, sigma):
+    p = _validate.probability("p", p)
+    phi, psi = _validate.keep_rates(phi, psi)
+    lam = _validate.nonnegative("lam", lam)
+    mu = _validate.vector("mu", mu)
+    _validate.loss(loss)
+    sigma = _validate.covariance(sigma, mu.shape[-1])
+    return p, phi, psi, mu, lam, sigma
+
+
+def _prepare(p, phi, psi, mu, lam, sigma):
+    if sigma is None:
+        eig = jnp.ones_like(mu)
+        mu_t, basis = mu, None
+    else:
+        eig, basis = jnp.linalg.eigh(sigma)
+        mu_t = jnp.einsum("...ji,...j->...i", basis, mu)
+    return _Problem((1 - p) * phi, p * psi, lam, eig, mu_t, basis)
+
+
+def _from_eigenbasis(problem, w_t):
+    if problem.basis is None:
+        return w_t
+    return jnp.einsum("...ij,...j->...i", problem.basis, w_t)
+
+
+def _square_weights_t(problem):
+    k = problem.c_plus + problem.c_minus
+    b = problem.c_plus - problem.c_minus
+    den = k[..., None] * problem.eig + problem.lam[..., None]
+    a_inv_mu = safe_div(problem.mu_t, den)
+    quad = jnp.sum(problem.mu_t * a_inv_mu, axis=-1)
+    coef = b / (1 + k * quad)
+    return coef[..., None] * a_inv_mu, jnp.ones(coef.shape, bool)
+
+
+# ---------------------------------------------------------------------------------------------
+# Logistic loss.  z = m + sqrt(s) g;  l(z) = log(1 + e^-z) and its derivatives in z.
+
+
+def _sig(z):
+    return jax.nn.sigmoid(z)
+
+
+def _loss_moments(m, s, order):
+    """E[l^(k)(m + sqrt(s) g)] for k = 0..order (l^(0) = l), g ~ N(0, 1)."""
+    r = jnp.sqrt(s)
+    feats = [(safe_div(-m, r, fill=jnp.inf), safe_div(1.0, r, fill=jnp.inf))]
+
+    def expect(f):
+        return gauss_expectation(lambda g: f(m + r * g), feats, tilt=r)
+
+    out = [expect(lambda z: jnp.logaddexp(0.0, -z))]
+    if order >= 1:
+        out.append(expect(lambda z: -_sig(-z)))
+    if order >= 2:
+        out.append(expect(lambda z: _sig(z) * _sig(-z)))
+    if order >= 3:
+        out.append(expect(lambda z: _sig(z) * _sig(-z) * (1 - 2 * _sig(z))))
+    if order >= 4:
+        out.append(
+            expect(lambda z: _sig(z) * _sig(-z) * ((1 - 2 * _sig(z)) ** 2 - 2 * _sig(z) * _sig(-z)))
+        )
+    return out
+
+
+def _logistic_newton_point(c_plus, c_minus, lam, eig, mu_t):
+    """Minimise G(mu_t.w, sum eig w^2) + lam/2 |w|^2 for one problem; w in the eigenbasis.
+
+    G(m, s) = (c+ + c-) E[l(m + sqrt(s) g)] + c- m  (using l(-z) = l(z) + z).
+    """
+    total = c_plus + c_minus
+
+    def objective(w):
+        m, s = jnp.dot(mu_t, w), jnp.dot(eig, w * w)
+        (e0,) = _loss_moments(m, s, 0)
+        return total * e0 + c_minus * m + 0.5 * lam * jnp.dot(w, w)
+
+    def newton_step(w):
+        m, s = jnp.dot(mu_t, w), jnp.dot(eig, w * w)
+        _, e1, e2, e3, e4 = _loss_moments(m, s, 4)
+        g_m, g_s = total * e1 + c_minus, 0.5 * total * e2
+        g_mm, g_ms, g_ss = total * e2, 0.5 * total * e3, 0.25 * total * e4
+        v = eig * w
+        grad = g_m * mu_t + 2 * g_s * v + lam * w
+        # Hessian = diag(dg) + U C U^T with U = [mu_t, v]: Woodbury in O(d).
+        dg = 2 * g_s * eig + lam
+        u = jnp.stack([mu_t, v], axis=1)
+        c = jnp.array([[g_mm, 2 * g_ms], [2 * g_ms, 4 * g_ss]])
+        dinv_grad = grad / dg
+        dinv_u = u / dg[:, None]
+        small = jnp.eye(2) + c @ (u.T @ dinv_u)
+        step = dinv_grad - dinv_u @ jnp.linalg.solve(small, c @ (u.T @ dinv_grad))
+        return grad, step
+
+    def cond(state):
+        w, f, it, done = state
+        return (~done) & (it < _NEWTON_MAX_ITER)
+
+    def body(state):
+        w, f, it, _ = state
+        grad, step = newton_step(w)
+        decrement = jnp.dot(grad, step)
+        trial = jax.vmap(lambda t: objective(w - t * step))(_STEP_SIZES)
+        ok = trial <= f - 1e-4 * _STEP_SIZES * decrement
+        idx = jnp.argmax(ok)
+        accept = ok[idx]
+        t = jnp.where(accept, _STEP_SIZES[idx], 0.0)
+        w_new = w - t * step
+        f_new = jnp.where(accept, trial[idx], f)
+        scale = 1.0 + jnp.max(jnp.abs(w_new))
+        eps = jnp.finfo(w.dtype).eps
+        # Converged once the Newton step is at rounding level (quadratic convergence lands
+        # there one step after the decrement is), or no step decreases F any more.
+        done = (jnp.max(jnp.abs(t * step)) <= 64 * eps * scale) | (decrement <= 0) | ~accept
+        return w_new, f_new, it + 1, done
+
+    w0 = jnp.zeros_like(mu_t)
+    w, f, it, _ = jax.lax.while_loop(cond, body, (w0, objective(w0), jnp.asarray(0), False))
+    grad, _ = newton_step(w)
+    gscale = jnp.abs(c_plus - c_minus) * jnp.sqrt(jnp.dot(mu_t, mu_t)) + lam * jnp.max(jnp.abs(w))
+    converged = jnp.max(jnp.abs(grad)) <= 1e-8 * (gscale + jnp.finfo(w.dtype).tiny) + 1e-14
+    return w, converged
+
+
+def _logistic_weights_t(problem):
+    batch = jnp.broadcast_shapes(
+        problem.c_plus.shape, problem.c_minus.shape, problem.lam.shape,
+        problem.eig.shape[:-1], problem.mu_t.shape[:-1],
+    )
+    d = problem.mu_t.shape[-1]
+    if problem.basis is None:
+        # Sigma = I: w ∝ mu, a one-dimensional problem along mu / |mu|.
+        eig = jnp.ones(batch + (1,), problem.mu_t.dtype)
+        mu_t = jnp.broadcast_to(jnp.linalg.norm(problem.mu_t, axis=-1), batch)[..., None]
+    else:
+        eig = jnp.broadcast_to(problem.eig, batch + (d,))
+        mu_t = jnp.broadcast_to(problem.mu_t, batch + (d,))
+    flat = [jnp.broadcast_to(x, batch).reshape(-1) for x in problem[:3]]
+    k = eig.shape[-1]
+    w, ok = jax.vmap(_logistic_newton_point)(*flat, eig.reshape(-1, k), mu_t.reshape(-1, k))
+    w, ok = w.reshape(batch + (k,)), ok.reshape(batch)
+    if problem.basis is None:
+        w = w * problem.mu_t / jnp.linalg.norm(problem.mu_t, axis=-1, keepdims=True)
+    return w, ok
+
+
+def _weights_t(problem, loss):
+    w, ok = (_square_weights_t if loss == "square" else _logistic_weights_t)(problem)
+    return jnp.where(ok[..., None], w, jnp.nan), ok
+
+
+@functools.partial(jax.jit, static_argnames="loss")
+def _solve(p, phi, psi, mu, lam, sigma, loss):
+    """(w_inf, accuracy) in the original basis; compiled once per shape and loss."""
+    problem = _prepare(p, phi, psi, mu, lam, sigma)
+    w_t, _ = _weights_t(problem, loss)
+    margin = jnp.sum(problem.mu_t * w_t, axis=-1)
+    spread = jnp.sqrt(jnp.sum(problem.eig * w_t * w_t, axis=-1))
+    acc = jnp.where(spread > 0, norm_cdf(safe_div(margin, spread)), 0.5)
+    acc = jnp.where(jnp.isnan(spread), jnp.nan, acc)
+    return _from_eigenbasis(problem, w_t), acc
+
+
+@numpy_or_jax
+def limit_weights(p, phi, psi, mu, lam, loss="logistic", sigma=None):
+    """The n -> inf minimiser w_inf of the label-only-pruned objective.
+
+    Args:
+      p: generator error rate in [0, 1]. phi, psi: keep rates of correct / wrong samples.
+      mu: (..., d) class mean. lam: ridge strength >= 0. loss: "logistic" or "square".
+      sigma: (..., d, d) covariance or None for the identity.
+    All arguments broadcast over leading batch dimensions. Returns (..., d); NaN where the
+    Newton solver (logistic) did not converge.
+    """
+    w, _ = _solve(*_validated(p, phi, psi, mu, lam, loss, sigma), loss=loss)
+    return w
+
+
+@numpy_or_jax
+def limit_accuracy(p, phi, psi, mu, lam, loss="logistic", sigma=None):
+    """Test accuracy Phi(mu^T w_inf / ||w_inf||_Sigma) of the n -> inf classifier.
+
+    Same arguments as ``limit_weights``. For Sigma = I it is Phi(||mu||) below p*, 1/2 at p*, and
+    1 - Phi(||mu||) above, for any lam and either loss.
+    """
+    _, acc = _solve(*_validated(p, phi, psi, mu, lam, loss, sigma), loss=loss)
+    return acc
+
+
+@numpy_or_jax
+def limit_curve_parameters(p, phi, psi, mu, lam, sigma=None):
+    """(c, nu) with w_inf = c (Sigma + nu I)^-1 mu for the logistic loss (nu = inf: w ∝ mu).
+
+    Read off the fitted w_inf: nu = lam / (2 G_s) where 2 G_s is the curvature of the data term
+    in w^T Sigma w, and c = mu-component scaling. Shapes as ``limit_weights``, (...) each.
+    """
+    return _curve_parameters(*_validated(p, phi, psi, mu, lam, "logistic", sigma))
+
+
+@jax.jit
+def _curve_parameters(p, phi, psi, mu, lam, sigma):
+    problem = _prepare(p, phi, psi, mu, lam, sigma)
+    w_t, _ = _weights_t(problem, "logistic")
+    m = jnp.sum(problem.mu_t * w_t, axis=-1)
+    s = jnp.sum(problem.eig * w_t * w_t, axis=-1)
+    total = problem.c_plus + problem.c_minus
+    flat_shape = m.shape
+    e1, e2 = jax.vmap(lambda mm, ss: tuple(_loss_moments(mm, ss, 2)[1:]))(
+        m.reshape(-1), s.reshape(-1)
+    )
+    g_m = (jnp.broadcast_to(total, flat_shape).reshape(-1) * e1
+           + jnp.broadcast_to(problem.c_minus, flat_shape).reshape(-1))
+    two_g_s = jnp.broadcast_to(total, flat_shape).reshape(-1) * e2
+    nu = safe_div(jnp.broadcast_to(problem.lam, flat_shape).reshape(-1), two_g_s, fill=jnp.inf)
+    c = safe_div(-g_m, two_g_s, fill=0.0)
+    return c.reshape(flat_shape), nu.reshape(flat_shape)
+
+
+def breakdown(phi, psi):
+    """The generator error rate where the n -> inf classifier turns against the truth: p*.
+
+    Under label-only pruning it does not depend on lam, the loss, mu or Sigma (THEORY.md §3.1).
+    """
+    return pstar(phi, psi)

@@ -1,0 +1,354 @@
+"""A linear verifier with the flip generator (THEORY.md §3.2).
+
+The verifier keeps a synthesized sample iff ``y' x^T w_v > tau``. With ``w_v`` of any length the
+rule is that of the unit vector ``w_v / ||w_v||_Sigma`` with threshold ``tau' = tau / ||w_v||_Sigma``,
+and ``a = mu^T w_v / ||w_v||_Sigma`` is the verifier's signal:
+
+    phi = Q(tau' - a),   psi = Q(tau' + a),   p* = phi / (phi + psi)   (at tau = 0, p* = Phi(a)).
+
+Unlike label-only pruning, the kept set depends on ``x``: it pulls the learned direction toward
+``w_v`` whatever ``p`` is, so the exact breakdown ``p_break`` (where mu^T w_inf changes sign)
+depends on ``lam`` and the loss, and differs from p*. The n -> inf limits below take Sigma = I and
+solve a two-dimensional problem in span(mu, w_v).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import ndtri
+
+from . import _validate
+from ._numerics import (
+    gauss_expectation,
+    increasing_root,
+    norm_cdf,
+    norm_pdf,
+    norm_sf,
+    numpy_or_jax,
+    safe_div,
+)
+
+__all__ = [
+    "keep_rates",
+    "signal_weighted_rates",
+    "tau_for_rate",
+    "limit_weights",
+    "limit_accuracy",
+    "breakdown",
+]
+
+_BREAKDOWN_GRID = 33
+_BISECTION_STEPS = 52
+_NEWTON_MAX_ITER = 500  # near-separable data (tiny lam) needs many steps
+_STEP_SIZES = 0.5 ** jnp.arange(24)
+
+
+def _vectors(mu, w_v, sigma=None):
+    mu = _validate.vector("mu", mu)
+    w_v = _validate.vector("w_v", w_v)
+    _validate.same_dimension(mu=mu, w_v=w_v)
+    sigma = _validate.covariance(sigma, mu.shape[-1])
+    return mu, w_v, sigma
+
+
+def _signal(mu, w_v, sigma=None):
+    """(a, ||w_v||_Sigma): the verifier margin's mean for y = +1 in units of its spread."""
+    sw = w_v if sigma is None else jnp.einsum("...ij,...j->...i", sigma, w_v)
+    scale = jnp.sqrt(jnp.sum(w_v * sw, axis=-1))
+    return jnp.sum(mu * w_v, axis=-1) / scale, scale
+
+
+@numpy_or_jax
+def keep_rates(mu, w_v, tau=0.0, sigma=None):
+    """(phi, psi) = (Q(tau' - a), Q(tau' + a)) for the rule y' x^T w_v > tau.
+
+    ``mu``, ``w_v``: (..., d); ``tau``: (...); ``sigma``: (..., d, d) or None. Keep rates do not
+    depend on the generator: they are conditional on the label being right or wrong.
+    """
+    mu, w_v, sigma = _vectors(mu, w_v, sigma)
+    tau = _validate.finite("tau", tau)
+    a, scale = _signal(mu, w_v, sigma)
+    t = tau / scale
+    return norm_sf(t - a), norm_sf(t + a)
+
+
+@numpy_or_jax
+def signal_weighted_rates(mu, w_v, tau=0.0):
+    """(phi', psi') = (E[q(x, y) y mu^T x], E[q(x, -y) y mu^T x]), Sigma = I.
+
+    phi' = ||mu||^2 Q(tau' - a) + a varphi(tau' - a),  psi' = ||mu||^2 Q(tau' + a) - a varphi(tau' + a).
+    As lam -> inf, w_inf ∝ E[q y' x] and the breakdown tends to phi' / (phi' + psi') (which may lie
+    outside [0, 1]: then there is no breakdown).
+    """
+    mu, w_v, _ = _vectors(mu, w_v)
+    tau = _validate.finite("tau", tau)
+    a, scale = _signal(mu, w_v)
+    t = tau / scale
+    m2 = jnp.sum(mu * mu, axis=-1)
+    return (
+        m2 * norm_sf(t - a) + a * norm_pdf(t - a),
+        m2 * norm_sf(t + a) - a * norm_pdf(t + a),
+    )
+
+
+@numpy_or_jax
+def tau_for_rate(mu, w_v, p, rate, sigma=None):
+    """The threshold tau that keeps a fraction ``rate`` of the synthesized data (top-r selection).
+
+    Solves (1 - p) Q(tau' - a) + p Q(tau' + a) = rate for the flip generator with error rate ``p``.
+    ``rate`` in (0, 1]; rate 1 gives -inf. Shapes broadcast as in ``keep_rates``.
+    """
+    mu, w_v, sigma = _vectors(mu, w_v, sigma)
+    p = _validate.probability("p", p)
+    rate = _validate.rate("rate", rate)
+    a, scale = _signal(mu, w_v, sigma)
+    return _tau_for_rate(a, p, rate) * scale
+
+
+@jax.jit
+def _tau_for_rate(a, p, rate):
+    shape = jnp.broadcast_shapes(a.shape, p.shape, rate.shape)
+    a, p, rate = (jnp.broadcast_to(x, shape).reshape(-1) for x in (a, p, rate))
+
+    def solve(a, p, r):
+        def fn(t):
+            kept = (1 - p) * norm_sf(t - a) + p * norm_sf(t + a)
+            return r - kept, (1 - p) * norm_pdf(t - a) + p * norm_pdf(t + a)
+
+        # Q(t + |a|) <= kept(t) <= Q(t - |a|) brackets the root around Q^-1(r).
+        centre = -ndtri(jnp.where(r < 1, r, 0.5))
+        root, _ = increasing_root(fn, centre - jnp.abs(a), centre + jnp.abs(a))
+        return jnp.where(r < 1, root, -jnp.inf)
+
+    return jax.vmap(solve)(a, p, rate).reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# n -> inf limits. Coordinates: e1 = mu/|mu|, e2 completes w_v/|w_v| = cos(theta) e1 + sin(theta) e2.
+
+
+def _plane(mu, w_v):
+    """(m, cos, sin, e1, e2) with e2 = 0 when w_v is parallel to mu."""
+    m = jnp.linalg.norm(mu, axis=-1)
+    e1 = mu / m[..., None]
+    v = w_v / jnp.linalg.norm(w_v, axis=-1, keepdims=True)
+    cos = jnp.clip(jnp.sum(e1 * v, axis=-1), -1.0, 1.0)
+    resid = v - cos[..., None] * e1
+    sin = jnp.linalg.norm(resid, axis=-1)
+    e2 = jnp.where(sin[..., None] > 0, resid / jnp.where(sin > 0, sin, 1.0)[..., None], 0.0)
+    return m, cos, sin, e1, e2
+
+
+def _square_point(m, cos, sin, tau, p, lam):
+    """w_inf in the (e1, e2) plane for the square loss: (M + lam I)^-1 b (THEORY.md §3.2)."""
+    mu2 = jnp.stack([m, jnp.zeros_like(m)])
+    v2 = jnp.stack([cos, sin])
+    a = m * cos
+    eye = jnp.eye(2, dtype=mu2.dtype)
+    big_m = lam * eye
+    b = jnp.zeros(2, mu2.dtype)
+    for s, weight in ((1.0, 1 - p), (-1.0, p)):
+        c = tau - s * a
+        q, dens = norm_sf(c), norm_pdf(c)
+        big_m = big_m + weight * (
+            q * (eye + jnp.outer(mu2, mu2))
+            + s * dens * (jnp.outer(mu2, v2) + jnp.outer(v2, mu2))
+            + c * dens * jnp.outer(v2, v2)
+        )
+        b = b + weight * (s * q * mu2 + dens * v2)
+    return jnp.linalg.solve(big_m, b), jnp.asarray(True)
+
+
+def _conditional_sd(rho):
+    """sqrt(1 - rho^2), with a zero (not NaN) gradient at |rho| = 1 (w parallel to w_v)."""
+    resid = 1.0 - rho * rho
+    pos = resid > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, resid, 1.0)), 0.0)
+
+
+def _logistic_objective(w2, m, cos, sin, tau, p, lam):
+    """Population objective in the plane, by one-dimensional quadrature per label sign.
+
+    With t = x^T w / |w| ~ N(m_w, 1) and u = x^T w_v ~ N(a, 1), corr rho (given y = +1),
+    P(keep | t) = Phi((s (a + rho g) - tau) / sqrt(1 - rho^2)), g = t - m_w, s = y' = +-1.
+    """
+    alpha, beta = w2[0], w2[1]
+    r = jnp.sqrt(alpha * alpha + beta * beta)
+    m_w = safe_div(m * alpha, r)
+    rho = jnp.clip(safe_div(alpha * cos + beta * sin, r), -1.0, 1.0)
+    sd = _conditional_sd(rho)
+    a = m * cos
+    total = 0.5 * lam * r * r
+    for s, weight in ((1.0, 1 - p), (-1.0, p)):
+
+        def integrand(g, s=s):
+            arg = s * (a + rho * g) - tau
+            keep = jnp.where(sd > 0, norm_cdf(safe_div(arg, sd)), (arg > 0) + 0.5 * (arg == 0))
+            return keep * jnp.logaddexp(0.0, -s * r * (m_w + g))
+
+        step_centre = safe_div(s * tau - a, rho, fill=jnp.inf)
+        step_width = safe_div(sd, jnp.abs(rho), fill=jnp.inf)
+        feats = [(-m_w, safe_div(1.0, r, fill=jnp.inf)), (step_centre, step_width)]
+        total = total + weight * gauss_expectation(integrand, feats, tilt=r)
+    return total
+
+
+def _separable(lam, tau):
+    """Logistic loss, lam = 0, tau' >= 0: every kept sample has y' x^T w_v > 0, so the loss has
+    no finite minimiser and w runs off to infinity along w_v (the lam -> 0+ direction)."""
+    return (lam == 0) & (tau >= 0)
+
+
+def _logistic_point(m, cos, sin, tau, p, lam):
+    """Damped Newton on the (convex) planar objective, started from the square-loss solution.
+
+    In the separable case (``_separable``) returns the limiting unit direction w_v instead.
+    """
+    args = (m, cos, sin, tau, p, lam)
+    w_sq, _ = _square_point(*args)
+    w0 = jnp.where(jnp.linalg.norm(w_sq) > 1e-6, w_sq, jnp.array([1e-3, 0.0], w_sq.dtype))
+    w0 = jnp.where(jnp.all(jnp.isfinite(w0)), w0, jnp.array([1.0, 0.0], w_sq.dtype))
+    parallel = sin == 0  # then beta = 0 by symmetry and the problem is one-dimensional
+
+    def objective(w):
+        return _logistic_objective(w, *args)
+
+    def newton_step(w):
+        grad = jax.grad(objective)(w)
+        hess = jax.hessian(objective)(w)
+        grad = jnp.where(parallel, grad * jnp.array([1.0, 0.0]), grad)
+        hess = jnp.where(parallel, jnp.array([[hess[0, 0], 0.0], [0.0, 1.0]]), hess)
+        return grad, jnp.linalg.solve(hess, grad)
+
+    def cond(state):
+        w, f, it, done = state
+        return (~done) & (it < _NEWTON_MAX_ITER)
+
+    def body(state):
+        w, f, it, _ = state
+        grad, step = newton_step(w)
+        decrement = jnp.dot(grad, step)
+        trial = jax.vmap(lambda t: objective(w - t * step))(_STEP_SIZES)
+        ok = trial <= f - 1e-4 * _STEP_SIZES * decrement
+        idx = jnp.argmax(ok)
+        accept = ok[idx]
+        t = jnp.where(accept, _STEP_SIZES[idx], 0.0)
+        w_new = w - t * step
+        eps = jnp.finfo(w.dtype).eps
+        scale = 1.0 + jnp.max(jnp.abs(w_new))
+        done = (jnp.max(jnp.abs(t * step)) <= 64 * eps * scale) | (decrement <= 0) | ~accept
+        return w_new, jnp.where(accept, trial[idx], f), it + 1, done
+
+    w, _, _, _ = jax.lax.while_loop(cond, body, (w0, objective(w0), jnp.asarray(0), False))
+    grad, _ = newton_step(w)
+    converged = jnp.max(jnp.abs(grad)) <= 1e-8 * (1.0 + m * m + lam * jnp.max(jnp.abs(w)))
+    separable = _separable(lam, tau)
+    w = jnp.where(separable, jnp.stack([cos, sin]), w)
+    return w, converged | separable
+
+
+_POINT_SOLVERS = {"square": _square_point, "logistic": _logistic_point}
+
+
+def _inputs(mu, w_v, p, lam, tau, loss):
+    mu, w_v, _ = _vectors(mu, w_v)
+    p = _validate.probability("p", p)
+    lam = _validate.nonnegative("lam", lam)
+    tau = _validate.finite("tau", tau)
+    _validate.loss(loss)
+    return mu, w_v, p, lam, tau
+
+
+def _flat_plane(mu, w_v, tau, *scalars):
+    """Broadcast to one batch, flattened: (shape, m, cos, sin, tau', scalars..., e1, e2)."""
+    m, cos, sin, e1, e2 = _plane(mu, w_v)
+    tau = tau / jnp.linalg.norm(w_v, axis=-1)
+    shape = jnp.broadcast_shapes(m.shape, tau.shape, *(x.shape for x in scalars))
+    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (m, cos, sin, tau, *scalars)]
+    return shape, flat, e1, e2
+
+
+@functools.partial(jax.jit, static_argnames="loss")
+def _limit(mu, w_v, p, lam, tau, loss):
+    shape, flat, e1, e2 = _flat_plane(mu, w_v, tau, p, lam)
+    w2, ok = jax.vmap(_POINT_SOLVERS[loss])(*flat)
+    w2 = jnp.where(ok[:, None], w2, jnp.nan).reshape(shape + (2,))
+    w = w2[..., :1] * e1 + w2[..., 1:] * e2
+    if loss == "logistic":  # no finite minimiser: report the direction through the accuracy only
+        w = jnp.where(_separable(flat[5], flat[3]).reshape(shape)[..., None], jnp.nan, w)
+    m = flat[0].reshape(shape)
+    acc = jnp.where(
+        jnp.linalg.norm(w2, axis=-1) > 0,
+        norm_cdf(safe_div(m * w2[..., 0], jnp.linalg.norm(w2, axis=-1))),
+        0.5,
+    )
+    return w, jnp.where(jnp.isnan(w2[..., 0]), jnp.nan, acc)
+
+
+@numpy_or_jax
+def limit_weights(mu, w_v, p, lam, tau=0.0, loss="logistic"):
+    """n -> inf minimiser w_inf, (..., d), for the flip generator at error rate ``p`` pruned by
+    the linear verifier (w_v, tau); Sigma = I. It lies in span(mu, w_v). NaN where the logistic
+    Newton solver did not converge, and for the logistic loss at lam = 0 with tau >= 0: the kept
+    set is then separable by w_v and w runs off to infinity along it (``limit_accuracy`` reports
+    that direction's accuracy, Phi(mu^T w_v / ||w_v||))."""
+    w, _ = _limit(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
+    return w
+
+
+@numpy_or_jax
+def limit_accuracy(mu, w_v, p, lam, tau=0.0, loss="logistic"):
+    """Accuracy Phi(mu^T w_inf / ||w_inf||) of the n -> inf classifier; same arguments as
+    ``limit_weights``. Below Bayes whenever w_v is not parallel to mu."""
+    _, acc = _limit(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
+    return acc
+
+
+@functools.partial(jax.jit, static_argnames="loss")
+def _breakdown(mu, w_v, lam, tau, loss):
+    shape, flat, _, _ = _flat_plane(mu, w_v, tau, lam)
+    solver = _POINT_SOLVERS[loss]
+    grid = jnp.linspace(0.0, 1.0, _BREAKDOWN_GRID, dtype=flat[0].dtype)
+
+    def alignment(p, m, cos, sin, t, lam):
+        w2, ok = solver(m, cos, sin, t, p, lam)
+        return w2[0], ok
+
+    def point(m, cos, sin, t, lam):
+        align, ok = jax.vmap(lambda p: alignment(p, m, cos, sin, t, lam))(grid)
+        turned = align <= 0
+        first = jnp.argmax(turned)
+        lo = grid[jnp.maximum(first - 1, 0)]
+        hi = grid[first]
+
+        def bisect(_, bracket):
+            lo, hi, ok_all = bracket
+            mid = 0.5 * (lo + hi)
+            al, ok = alignment(mid, m, cos, sin, t, lam)
+            return jnp.where(al > 0, mid, lo), jnp.where(al > 0, hi, mid), ok_all & ok
+
+        lo, hi, ok_b = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (lo, hi, jnp.all(ok)))
+        p_break = jnp.where(first == 0, 0.0, 0.5 * (lo + hi))
+        p_break = jnp.where(jnp.any(turned), p_break, jnp.nan)
+        return jnp.where(ok_b, p_break, jnp.nan)
+
+    return jax.vmap(point)(*flat).reshape(shape)
+
+
+@numpy_or_jax
+def breakdown(mu, w_v, lam, tau=0.0, loss="logistic"):
+    """Exact breakdown p_break = sup{p0 : mu^T w_inf(p) > 0 for all p < p0} in [0, 1].
+
+    NaN where the limit classifier stays aligned with mu for every p in [0, 1]; 0 where it is
+    not aligned even at p = 0. Found on a grid of 33 values of p, refined by bisection to 1e-15
+    (a sign change that reverses within one grid cell of width 1/32 would be missed).
+    Compare with ``theory.pstar(*keep_rates(mu, w_v, tau))``: the measurable proxy.
+    """
+    mu, w_v, _ = _vectors(mu, w_v)
+    lam = _validate.nonnegative("lam", lam)
+    tau = _validate.finite("tau", tau)
+    _validate.loss(loss)
+    return _breakdown(mu, w_v, lam, tau, loss=loss)
