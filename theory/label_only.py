@@ -25,13 +25,12 @@ import jax
 import jax.numpy as jnp
 
 from . import _validate
-from ._numerics import gauss_expectation, norm_cdf, numpy_or_jax, safe_div
+from ._numerics import damped_newton, gauss_expectation, norm_cdf, numpy_or_jax, safe_div
 from .proxy import pstar
 
 __all__ = ["limit_weights", "limit_accuracy", "limit_curve_parameters", "breakdown"]
 
 _NEWTON_MAX_ITER = 100
-_STEP_SIZES = 0.5 ** jnp.arange(30)
 
 
 class _Problem(NamedTuple):
@@ -140,30 +139,7 @@ def _logistic_newton_point(c_plus, c_minus, lam, eig, mu_t):
         step = dinv_grad - dinv_u @ jnp.linalg.solve(small, c @ (u.T @ dinv_grad))
         return grad, step
 
-    def cond(state):
-        w, f, it, done = state
-        return (~done) & (it < _NEWTON_MAX_ITER)
-
-    def body(state):
-        w, f, it, _ = state
-        grad, step = newton_step(w)
-        decrement = jnp.dot(grad, step)
-        trial = jax.vmap(lambda t: objective(w - t * step))(_STEP_SIZES)
-        ok = trial <= f - 1e-4 * _STEP_SIZES * decrement
-        idx = jnp.argmax(ok)
-        accept = ok[idx]
-        t = jnp.where(accept, _STEP_SIZES[idx], 0.0)
-        w_new = w - t * step
-        f_new = jnp.where(accept, trial[idx], f)
-        scale = 1.0 + jnp.max(jnp.abs(w_new))
-        eps = jnp.finfo(w.dtype).eps
-        # Converged once the Newton step is at rounding level (quadratic convergence lands
-        # there one step after the decrement is), or no step decreases F any more.
-        done = (jnp.max(jnp.abs(t * step)) <= 64 * eps * scale) | (decrement <= 0) | ~accept
-        return w_new, f_new, it + 1, done
-
-    w0 = jnp.zeros_like(mu_t)
-    w, f, it, _ = jax.lax.while_loop(cond, body, (w0, objective(w0), jnp.asarray(0), False))
+    w = damped_newton(objective, newton_step, jnp.zeros_like(mu_t), max_iter=_NEWTON_MAX_ITER)
     grad, _ = newton_step(w)
     gscale = jnp.abs(c_plus - c_minus) * jnp.sqrt(jnp.dot(mu_t, mu_t)) + lam * jnp.max(jnp.abs(w))
     converged = jnp.max(jnp.abs(grad)) <= 1e-8 * (gscale + jnp.finfo(w.dtype).tiny) + 1e-14

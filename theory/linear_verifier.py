@@ -22,6 +22,7 @@ from jax.scipy.special import ndtri
 
 from . import _validate
 from ._numerics import (
+    damped_newton,
     gauss_expectation,
     increasing_root,
     norm_cdf,
@@ -41,9 +42,7 @@ __all__ = [
 ]
 
 _BREAKDOWN_GRID = 33
-_BISECTION_STEPS = 52
 _NEWTON_MAX_ITER = 500  # near-separable data (tiny lam) needs many steps
-_STEP_SIZES = 0.5 ** jnp.arange(24)
 
 
 def _vectors(mu, w_v, sigma=None):
@@ -203,14 +202,18 @@ def _separable(lam, tau):
 
 
 def _logistic_point(m, cos, sin, tau, p, lam):
-    """Damped Newton on the (convex) planar objective, started from the square-loss solution.
+    """Damped Newton on the (convex) planar objective, started from its quadratic model at 0.
 
     In the separable case (``_separable``) returns the limiting unit direction w_v instead.
     """
     args = (m, cos, sin, tau, p, lam)
-    w_sq, _ = _square_point(*args)
-    w0 = jnp.where(jnp.linalg.norm(w_sq) > 1e-6, w_sq, jnp.array([1e-3, 0.0], w_sq.dtype))
-    w0 = jnp.where(jnp.all(jnp.isfinite(w0)), w0, jnp.array([1.0, 0.0], w_sq.dtype))
+    # Around w = 0, l(z) = log 2 - z/2 + z^2/8 + O(z^4): the minimiser of that quadratic model,
+    # 2 (M + 4 lam I)^-1 b, starts Newton, and is the answer when it is so small that the
+    # O(z^2) relative correction is below rounding (almost nothing kept: the ridge wins).
+    w_quad = 2 * _square_point(m, cos, sin, tau, p, 4 * lam)[0]
+    negligible = jnp.linalg.norm(w_quad) * (m + 10.0) < 1e-8
+    w0 = jnp.where(negligible | ~jnp.all(jnp.isfinite(w_quad)),
+                   jnp.array([1.0, 0.0], w_quad.dtype), w_quad)
     parallel = sin == 0  # then beta = 0 by symmetry and the problem is one-dimensional
 
     def objective(w):
@@ -223,31 +226,13 @@ def _logistic_point(m, cos, sin, tau, p, lam):
         hess = jnp.where(parallel, jnp.array([[hess[0, 0], 0.0], [0.0, 1.0]]), hess)
         return grad, jnp.linalg.solve(hess, grad)
 
-    def cond(state):
-        w, f, it, done = state
-        return (~done) & (it < _NEWTON_MAX_ITER)
-
-    def body(state):
-        w, f, it, _ = state
-        grad, step = newton_step(w)
-        decrement = jnp.dot(grad, step)
-        trial = jax.vmap(lambda t: objective(w - t * step))(_STEP_SIZES)
-        ok = trial <= f - 1e-4 * _STEP_SIZES * decrement
-        idx = jnp.argmax(ok)
-        accept = ok[idx]
-        t = jnp.where(accept, _STEP_SIZES[idx], 0.0)
-        w_new = w - t * step
-        eps = jnp.finfo(w.dtype).eps
-        scale = 1.0 + jnp.max(jnp.abs(w_new))
-        done = (jnp.max(jnp.abs(t * step)) <= 64 * eps * scale) | (decrement <= 0) | ~accept
-        return w_new, jnp.where(accept, trial[idx], f), it + 1, done
-
-    w, _, _, _ = jax.lax.while_loop(cond, body, (w0, objective(w0), jnp.asarray(0), False))
+    w = damped_newton(objective, newton_step, w0, max_iter=_NEWTON_MAX_ITER)
     grad, _ = newton_step(w)
     converged = jnp.max(jnp.abs(grad)) <= 1e-8 * (1.0 + m * m + lam * jnp.max(jnp.abs(w)))
+    w = jnp.where(negligible, w_quad, w)
     separable = _separable(lam, tau)
     w = jnp.where(separable, jnp.stack([cos, sin]), w)
-    return w, converged | separable
+    return w, converged | separable | negligible
 
 
 _POINT_SOLVERS = {"square": _square_point, "logistic": _logistic_point}
@@ -307,33 +292,51 @@ def limit_accuracy(mu, w_v, p, lam, tau=0.0, loss="logistic"):
     return acc
 
 
+def _alignment_square(p, m, cos, sin, tau, lam):
+    """(mu-component of w_inf(p), its derivative in p) for the square loss."""
+    (w, _), (dw, _) = jax.jvp(lambda q: _square_point(m, cos, sin, tau, q, lam), (p,),
+                              (jnp.ones_like(p),))
+    return w[0], dw[0], jnp.asarray(True)
+
+
+def _alignment_logistic(p, m, cos, sin, tau, lam):
+    """Same for the logistic loss; dw/dp = -H^-1 d(grad F)/dp by the implicit function theorem."""
+    w, ok = _logistic_point(m, cos, sin, tau, p, lam)
+
+    def grad(w, q):
+        return jax.grad(_logistic_objective)(w, m, cos, sin, tau, q, lam)
+
+    hess = jax.jacfwd(grad)(w, p)
+    mixed = jax.jvp(lambda q: grad(w, q), (p,), (jnp.ones_like(p),))[1]
+    dw = -jnp.linalg.solve(hess, mixed)
+    dw = jnp.where(_separable(lam, tau), 0.0, dw)  # w_inf ∝ w_v for every p
+    return w[0], dw[0], ok
+
+
+_ALIGNMENTS = {"square": _alignment_square, "logistic": _alignment_logistic}
+
+
 @functools.partial(jax.jit, static_argnames="loss")
 def _breakdown(mu, w_v, lam, tau, loss):
     shape, flat, _, _ = _flat_plane(mu, w_v, tau, lam)
-    solver = _POINT_SOLVERS[loss]
+    alignment = _ALIGNMENTS[loss]
     grid = jnp.linspace(0.0, 1.0, _BREAKDOWN_GRID, dtype=flat[0].dtype)
 
-    def alignment(p, m, cos, sin, t, lam):
-        w2, ok = solver(m, cos, sin, t, p, lam)
-        return w2[0], ok
-
     def point(m, cos, sin, t, lam):
-        align, ok = jax.vmap(lambda p: alignment(p, m, cos, sin, t, lam))(grid)
+        align, _, ok = jax.vmap(lambda p: alignment(p, m, cos, sin, t, lam))(grid)
         turned = align <= 0
         first = jnp.argmax(turned)
-        lo = grid[jnp.maximum(first - 1, 0)]
-        hi = grid[first]
 
-        def bisect(_, bracket):
-            lo, hi, ok_all = bracket
-            mid = 0.5 * (lo + hi)
-            al, ok = alignment(mid, m, cos, sin, t, lam)
-            return jnp.where(al > 0, mid, lo), jnp.where(al > 0, hi, mid), ok_all & ok
+        def minus_alignment(p):  # increasing through 0 on the bracket
+            a, da, _ = alignment(p, m, cos, sin, t, lam)
+            return -a, -da
 
-        lo, hi, ok_b = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (lo, hi, jnp.all(ok)))
-        p_break = jnp.where(first == 0, 0.0, 0.5 * (lo + hi))
+        root, found = increasing_root(
+            minus_alignment, grid[jnp.maximum(first - 1, 0)], grid[first], xtol=1e-14
+        )
+        p_break = jnp.where(first == 0, 0.0, root)
         p_break = jnp.where(jnp.any(turned), p_break, jnp.nan)
-        return jnp.where(ok_b, p_break, jnp.nan)
+        return jnp.where(jnp.all(ok) & (found | ~jnp.any(turned) | (first == 0)), p_break, jnp.nan)
 
     return jax.vmap(point)(*flat).reshape(shape)
 
@@ -343,8 +346,9 @@ def breakdown(mu, w_v, lam, tau=0.0, loss="logistic"):
     """Exact breakdown p_break = sup{p0 : mu^T w_inf(p) > 0 for all p < p0} in [0, 1].
 
     NaN where the limit classifier stays aligned with mu for every p in [0, 1]; 0 where it is
-    not aligned even at p = 0. Found on a grid of 33 values of p, refined by bisection to 1e-15
-    (a sign change that reverses within one grid cell of width 1/32 would be missed).
+    not aligned even at p = 0. Found on a grid of 33 values of p, then refined by safeguarded
+    Newton on mu^T w_inf(p) (its p-derivative by the implicit function theorem) to 1e-14; a sign
+    change that reverses within one grid cell of width 1/32 would be missed.
     Compare with ``theory.pstar(*keep_rates(mu, w_v, tau))``: the measurable proxy.
     """
     mu, w_v, _ = _vectors(mu, w_v)
