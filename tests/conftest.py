@@ -6,8 +6,15 @@ each test's own sample size; the false-alarm rate per check is 1e-4 or smaller.
 """
 
 import os
+from pathlib import Path
 
+import jax
 from hypothesis import HealthCheck, settings
+
+# Compiled programs are shared between the xdist workers (and reruns) through JAX's persistent
+# cache: the logistic solvers take seconds to compile and many tests call them.
+jax.config.update("jax_compilation_cache_dir", str(Path(__file__).parents[1] / ".pytest_cache" / "jax"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 settings.register_profile(
     "ci",

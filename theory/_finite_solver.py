@@ -40,7 +40,7 @@ class Params(NamedTuple):
     lam: jax.Array  # ridge strength
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hermite_rule(nodes: int):
     """Probabilists' Gauss-Hermite rule: E[g(xi)] ~ sum_k w_k g(xi_k), xi ~ N(0, 1), sum w = 1."""
     xi, w = np.polynomial.hermite_e.hermegauss(nodes)
@@ -129,7 +129,7 @@ LOSSES = {
 
 
 def unpack(y):
-    """(V, mbar, rho, m/||mu||... ) from y = (log V, mbar, log rho); returns V, mbar, rho."""
+    """(V, mbar, rho), each (N,), from y = (log V, mbar, log rho) of shape (N, 3)."""
     return jnp.exp(y[:, 0]), y[:, 1], jnp.exp(y[:, 2])
 
 
@@ -257,7 +257,7 @@ def quadrature_correction(y, params: Params, *, loss: str, nodes: int, fine_node
     n = y.shape[0]
     xi_c, _ = hermite_rule(nodes)
     xi_f, _ = hermite_rule(fine_nodes)
-    r, jac, _ = _residual_and_jacobian(y, jnp.zeros((n, 2, nodes)) + jnp.asarray(xi_c),
+    _, jac, _ = _residual_and_jacobian(y, jnp.zeros((n, 2, nodes)) + jnp.asarray(xi_c),
                                        params, loss, nodes)
     y_fine, _ = fixed_point_map(y, jnp.zeros((n, 2, fine_nodes)) + jnp.asarray(xi_f),
                                 params, loss, fine_nodes)

@@ -208,7 +208,8 @@ def damped_newton(objective, newton_step, w0, *, max_iter, min_step=2.0**-40):
         accept = (f_t <= f - 1e-4 * t * decrement) | tiny
         t = jnp.where(tiny, 1.0, jnp.where(accept, t, 0.0))
         w_new = w - t * step
-        f_new = jnp.where(tiny, objective(w_new), jnp.where(accept, f_t, f))
+        # In the tiny case F is flat to rounding: keep f (saves a trace of the objective).
+        f_new = jnp.where(tiny, f, jnp.where(accept, f_t, f))
         # Done once the step is at rounding level (quadratic convergence lands there one step
         # after the decrement is), or no step decreases F any more.
         scale = 1.0 + jnp.max(jnp.abs(w_new))
