@@ -27,6 +27,7 @@ __all__ = [
     "increasing_root",
     "safe_div",
     "damped_newton",
+    "gradient_tolerance",
 ]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
@@ -113,7 +114,12 @@ def gauss_expectation(h, features=(), tilt=0.0, lower=None):
         lower = jnp.asarray(lower, dtype)
         lo = lower
         hi = jnp.maximum(lower, 0.0) + 10.0 + tilt
-    pts = [jnp.asarray(_BULK, dtype), tilt + _TILT_OFFSETS, -tilt + _TILT_OFFSETS]
+    # Constants are cast explicitly: mixing NumPy float64 with traced arrays is not reliable
+    # when calls alternate between float64 (enable_x64) and float32.
+    bulk, tilt_offsets, feature_offsets, nodes, gl_weights = (
+        jnp.asarray(c, dtype) for c in (_BULK, _TILT_OFFSETS, _FEATURE_OFFSETS, _GL_NODES, _GL_WEIGHTS)
+    )
+    pts = [bulk, tilt + tilt_offsets, -tilt + tilt_offsets]
     if lower is not None:
         # The truncated density decays like exp(-lower * r) past the cut.
         scale = 1.0 / jnp.maximum(lower, 1.0)
@@ -121,18 +127,18 @@ def gauss_expectation(h, features=(), tilt=0.0, lower=None):
     for centre, width in features:
         centre = jnp.nan_to_num(jnp.asarray(centre, dtype), nan=0.0, posinf=1e30, neginf=-1e30)
         width = jnp.nan_to_num(jnp.abs(jnp.asarray(width, dtype)), nan=1e30, posinf=1e30)
-        pts.append(centre + width * _FEATURE_OFFSETS)
+        pts.append(centre + width * feature_offsets)
     pts = jnp.concatenate([jnp.ravel(p) for p in pts] + [jnp.stack([lo, hi])])
     pts = jnp.sort(jnp.clip(pts, lo, hi))
     a, b = pts[:-1], pts[1:]
     half = 0.5 * (b - a)
-    g = (0.5 * (a + b))[:, None] + half[:, None] * _GL_NODES[None, :]
+    g = (0.5 * (a + b))[:, None] + half[:, None] * nodes[None, :]
     if lower is None:
         density = norm_pdf(g)
     else:
         log_tail = log_ndtr(-lower)
-        density = jnp.exp(-0.5 * g * g - 0.5 * np.log(2 * np.pi) - log_tail)
-    weights = half[:, None] * _GL_WEIGHTS[None, :] * density
+        density = jnp.exp(-0.5 * g * g - 0.5 * float(np.log(2 * np.pi)) - log_tail)
+    weights = half[:, None] * gl_weights[None, :] * density
     return jnp.sum(weights * h(g))
 
 
@@ -171,6 +177,12 @@ def increasing_root(fn, lo, hi, *, xtol=None, max_iter=300):
     state = (lo, hi, x0, g0, d0, jnp.asarray(0), g0 == 0)
     lo, hi, x, g, d, it, done = jax.lax.while_loop(cond, body, state)
     return x, done
+
+
+def gradient_tolerance(dtype):
+    """Relative gradient size accepted as converged: 1e-8 in float64, ~1e-4 in float32 (where
+    rounding of the quadrature sums alone is ~1e-7)."""
+    return max(1e-8, 1e3 * float(jnp.finfo(dtype).eps))
 
 
 def damped_newton(objective, newton_step, w0, *, max_iter, min_step=2.0**-40):

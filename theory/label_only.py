@@ -25,7 +25,14 @@ import jax
 import jax.numpy as jnp
 
 from . import _validate
-from ._numerics import damped_newton, gauss_expectation, norm_cdf, numpy_or_jax, safe_div
+from ._numerics import (
+    damped_newton,
+    gauss_expectation,
+    gradient_tolerance,
+    norm_cdf,
+    numpy_or_jax,
+    safe_div,
+)
 from .proxy import pstar
 
 __all__ = ["limit_weights", "limit_accuracy", "limit_curve_parameters", "breakdown"]
@@ -142,7 +149,8 @@ def _logistic_newton_point(c_plus, c_minus, lam, eig, mu_t):
     w = damped_newton(objective, newton_step, jnp.zeros_like(mu_t), max_iter=_NEWTON_MAX_ITER)
     grad, _ = newton_step(w)
     gscale = jnp.abs(c_plus - c_minus) * jnp.sqrt(jnp.dot(mu_t, mu_t)) + lam * jnp.max(jnp.abs(w))
-    converged = jnp.max(jnp.abs(grad)) <= 1e-8 * (gscale + jnp.finfo(w.dtype).tiny) + 1e-14
+    tol = gradient_tolerance(w.dtype)
+    converged = jnp.max(jnp.abs(grad)) <= tol * (gscale + jnp.finfo(w.dtype).tiny) + 1e-6 * tol
     return w, converged
 
 

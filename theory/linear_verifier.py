@@ -23,6 +23,7 @@ from jax.scipy.special import ndtri
 from . import _validate
 from ._numerics import (
     damped_newton,
+    gradient_tolerance,
     gauss_expectation,
     increasing_root,
     norm_cdf,
@@ -236,7 +237,8 @@ def _logistic_point(m, cos, sin, tau, p, lam):
 
     w = damped_newton(objective, newton_step, w0, max_iter=_NEWTON_MAX_ITER)
     grad = jnp.where(parallel, jnp.array([1.0, 0.0]), 1.0) * jax.grad(objective)(w)
-    converged = jnp.max(jnp.abs(grad)) <= 1e-8 * (1.0 + m * m + lam * jnp.max(jnp.abs(w)))
+    tol = gradient_tolerance(w.dtype)
+    converged = jnp.max(jnp.abs(grad)) <= tol * (1.0 + m * m + lam * jnp.max(jnp.abs(w)))
     w = jnp.where(negligible, w_quad, w)
     separable = _separable(lam, tau)
     w = jnp.where(separable, jnp.stack([cos, sin]), w)
