@@ -231,3 +231,17 @@ def test_jit_and_vmap_with_jax_arrays():
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_logistic_without_ridge_follows_the_verifier():
+    """tau >= 0 makes the kept set separable by w_v: at lam = 0 the weights diverge along w_v
+    (reported as NaN), and as lam -> 0+ the accuracy tends to that of w_v, Phi(a) = phi."""
+    mu, w_v = plane(1.2, 0.9)
+    phi, _ = lv.keep_rates(mu, w_v)
+    p = np.array([0.1, 0.5, 0.9])
+    assert np.all(np.isnan(lv.limit_weights(mu, w_v, p, 0.0)))
+    np.testing.assert_allclose(lv.limit_accuracy(mu, w_v, p, 0.0), phi, rtol=1e-12)
+    small = lv.limit_accuracy(mu, w_v, p, 1e-10)
+    assert np.all(np.abs(small - phi) < 1e-3)
+    # With tau < 0 the kept set is not separable and the minimiser is finite.
+    assert np.all(np.isfinite(lv.limit_weights(mu, w_v, p, 0.0, tau=-0.5)))
