@@ -55,6 +55,11 @@ class PstarEstimate(NamedTuple):
     level: float
     method: str
 
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The credible interval for p* (same as ``pstar_interval``)."""
+        return self.pstar_interval
+
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._asdict().items()}
 

@@ -138,6 +138,7 @@ def _logistic_newton_point(c_plus, c_minus, lam, eig, mu_t):
         grad = g_m * mu_t + 2 * g_s * v + lam * w
         # Hessian = diag(dg) + U C U^T with U = [mu_t, v]: Woodbury in O(d).
         dg = 2 * g_s * eig + lam
+        dg = jnp.where(dg > 0, dg, 1.0)  # only when nothing is kept and lam = 0: F = 0, grad = 0
         u = jnp.stack([mu_t, v], axis=1)
         c = jnp.array([[g_mm, 2 * g_ms], [2 * g_ms, 4 * g_ss]])
         dinv_grad = grad / dg
@@ -151,7 +152,9 @@ def _logistic_newton_point(c_plus, c_minus, lam, eig, mu_t):
     gscale = jnp.abs(c_plus - c_minus) * jnp.sqrt(jnp.dot(mu_t, mu_t)) + lam * jnp.max(jnp.abs(w))
     tol = gradient_tolerance(w.dtype)
     converged = jnp.max(jnp.abs(grad)) <= tol * (gscale + jnp.finfo(w.dtype).tiny) + 1e-6 * tol
-    return w, converged
+    # Nothing kept: F = lam/2 |w|^2 (or 0), minimised by w = 0 (the minimum-norm choice at lam = 0).
+    nothing = total == 0
+    return jnp.where(nothing, 0.0, w), converged | nothing
 
 
 def _logistic_weights_t(problem):

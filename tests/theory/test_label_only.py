@@ -169,8 +169,10 @@ def test_extreme_inputs_are_finite_and_correct():
             w = label_only.limit_weights(p, 0.9, 0.4, mu, 1e-12, loss=loss)
             assert np.all(np.isfinite(w)) and np.isfinite(acc)
             assert acc == (1.0 if p == 0 else 0.0)  # Phi(+-40) is 1 or 0 in float64
-    # Nothing kept (p = 1, psi = 0) and no ridge: w = 0, a coin flip.
-    assert label_only.limit_accuracy(1.0, 1.0, 0.0, mu, 0.0, loss="square") == 0.5
+    # Nothing kept (p = 1, psi = 0) and no ridge: w = 0 (minimum norm), a coin flip.
+    for loss in ("logistic", "square"):
+        assert label_only.limit_accuracy(1.0, 1.0, 0.0, mu, 0.0, loss=loss) == 0.5
+        assert np.all(label_only.limit_weights(1.0, 1.0, 0.0, mu, 0.0, loss=loss) == 0)
 
 
 def test_jit_vmap_and_batches():
