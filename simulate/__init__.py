@@ -1,0 +1,19 @@
+"""Simulations of training on verified synthesized data (arXiv 2406.07515, THEORY.md).
+
+Draw real and synthesized data from the Gaussian mixture x | y ~ N(y mu, Sigma), label it with a
+generator, prune it with a verifier, fit a ridge classifier and score it exactly, over grids of
+parameters and seeds, beside the n -> inf predictions of ``theory/``.
+
+- ``run``: sweeps, returning a tidy ``Table`` (one row per grid point and seed).
+- ``fit``: batched ridge-logistic / ridge-square fits sharing features (one compiled L-BFGS loop).
+- ``generators``, ``pruners``: the specs; ``pruners.measure`` gives p, phi, psi, p* of any pruner.
+- ``data``: the mixture, prefix-stable sampling, exact accuracy.
+"""
+
+from . import data, generators, pruners
+from .fit import FitResult, fit
+from .pruners import measure
+from .run import run
+from .table import Table
+
+__all__ = ["run", "fit", "FitResult", "Table", "measure", "data", "generators", "pruners"]

@@ -1,0 +1,218 @@
+"""``beyond-collapse simulate ...``: Gaussian-mixture simulations of generate -> verify -> train.
+
+Example::
+
+    beyond-collapse simulate --d 20 --mu-norm 1 --n 2000 --p 0.1,0.3,0.6 \\
+        --pruner none --pruner label_only:phi=0.9,psi=0.3 --pruner linear:angle=0.5 --seeds 8
+
+Specs are ``kind`` or ``kind:key=value,key=value``:
+
+- generators (``--generator``, repeatable; ``--p`` adds flip generators): ``flip:p=0.1``,
+  ``linear:angle=0.3`` (unit w_g at that angle from mu, in radians), ``trained:n_real=20,lam=0.01``.
+- pruners (``--pruner``, repeatable; default none): ``none``, ``random:rate=0.5``, ``oracle``,
+  ``label_only:phi=0.9,psi=0.3``, ``linear:angle=0.5,tau=0``, ``top_r:rate=0.25,angle=0.5``,
+  ``supervised:n_real=50,lam=0.01,tau=0`` (or ``rate=0.25`` for top-r selection).
+
+Human-readable output: one line per grid point, means over seeds (± standard error). ``--json``
+prints one JSON array: the tidy table, one object per grid point and seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+
+
+def _strings(text: str) -> list[str]:
+    return [v for v in text.replace(" ", "").split(",") if v]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data: x | y ~ N(y mu, I)")
+    data.add_argument("--mu", type=_floats, help="class mean, comma-separated (sets d)")
+    data.add_argument("--mu-norm", type=float, default=1.0, help="||mu|| when --mu is not given")
+    data.add_argument("--d", type=int, default=10, help="dimension when --mu is not given")
+    data.add_argument("--n", type=_ints, default=[1000], help="training-set sizes, comma-separated")
+    grid = parser.add_argument_group("grid")
+    grid.add_argument("--p", type=_floats, help="flip-generator error rates, comma-separated")
+    grid.add_argument("--generator", action="append", default=[], help="generator spec (repeatable)")
+    grid.add_argument("--pruner", action="append", default=[], help="pruner spec (repeatable)")
+    grid.add_argument("--lam", type=_floats, default=[1e-2], help="ridge strengths")
+    grid.add_argument("--loss", type=_strings, default=["logistic"], help="logistic and/or square")
+    grid.add_argument("--real-fraction", type=_floats, default=[0.0],
+                      help="fractions of real samples in the training set")
+    runs = parser.add_argument_group("seeds and output")
+    runs.add_argument("--seeds", type=int, default=8, help="number of seeds")
+    runs.add_argument("--root-seed", type=int, default=0, help="the root seed of all randomness")
+    runs.add_argument("--batch-size", type=int, help="seeds per compiled call (no effect on results)")
+    runs.add_argument("--no-theory", action="store_true", help="skip the n -> inf predictions")
+    runs.add_argument("--json", action="store_true", help="print the table as one JSON array")
+
+
+def _mu(args) -> np.ndarray:
+    if args.mu is not None:
+        return np.asarray(args.mu, float)
+    if args.d < 1:
+        raise ValueError(f"d must be >= 1; got {args.d}")
+    mu = np.zeros(args.d)
+    mu[0] = args.mu_norm
+    return mu
+
+
+def _direction(mu: np.ndarray, angle: float) -> np.ndarray:
+    """Unit vector at ``angle`` radians from mu, in the plane of mu and the first axis not
+    parallel to it."""
+    norm = np.linalg.norm(mu)
+    if norm == 0:
+        raise ValueError("mu must be nonzero to place a direction at an angle from it")
+    e1 = mu / norm
+    if len(mu) == 1:
+        if math.sin(angle) != 0:
+            raise ValueError("in d = 1 the angle must be 0 or pi")
+        return e1 * math.cos(angle)
+    axis = np.eye(len(mu))[int(np.argmin(np.abs(e1)))]
+    e2 = axis - (axis @ e1) * e1
+    e2 /= np.linalg.norm(e2)
+    return math.cos(angle) * e1 + math.sin(angle) * e2
+
+
+def _parse_spec(text: str) -> tuple[str, dict]:
+    kind, _, rest = text.partition(":")
+    params = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"spec {text!r}: expected key=value, got {item!r}")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError as err:
+            raise ValueError(f"spec {text!r}: {key} must be a number, got {value!r}") from err
+    return kind.strip(), params
+
+
+def _take(params: dict, spec: str, required=(), optional=()):
+    unknown = set(params) - set(required) - set(optional)
+    if unknown:
+        raise ValueError(f"spec {spec!r}: unknown parameters {sorted(unknown)}")
+    missing = [k for k in required if k not in params]
+    if missing:
+        raise ValueError(f"spec {spec!r}: missing parameters {missing}")
+    return params
+
+
+def _generator(text: str, mu):
+    from simulate import generators
+
+    kind, params = _parse_spec(text)
+    if kind == "flip":
+        return generators.flip(_take(params, text, ["p"])["p"])
+    if kind == "linear":
+        return generators.linear(_direction(mu, _take(params, text, ["angle"])["angle"]))
+    if kind == "trained":
+        params = _take(params, text, ["n_real"], ["lam"])
+        return generators.trained(int(params["n_real"]), params.get("lam", 1e-2))
+    raise ValueError(f"unknown generator {kind!r}; choose flip, linear or trained")
+
+
+def _pruner(text: str, mu):
+    from simulate import pruners
+
+    kind, params = _parse_spec(text)
+    if kind == "none":
+        _take(params, text)
+        return pruners.none()
+    if kind == "oracle":
+        _take(params, text)
+        return pruners.oracle()
+    if kind == "random":
+        return pruners.random(_take(params, text, ["rate"])["rate"])
+    if kind == "label_only":
+        params = _take(params, text, ["phi", "psi"])
+        return pruners.label_only(params["phi"], params["psi"])
+    if kind == "linear":
+        params = _take(params, text, ["angle"], ["tau"])
+        return pruners.linear(_direction(mu, params["angle"]), params.get("tau", 0.0))
+    if kind == "top_r":
+        params = _take(params, text, ["rate", "angle"])
+        return pruners.top_r(params["rate"], _direction(mu, params["angle"]))
+    if kind == "supervised":
+        params = _take(params, text, ["n_real"], ["lam", "tau", "rate"])
+        return pruners.supervised(int(params["n_real"]), params.get("lam", 1e-2),
+                                  params.get("tau", 0.0), params.get("rate"))
+    raise ValueError(
+        f"unknown pruner {kind!r}; choose none, random, oracle, label_only, linear, top_r, supervised"
+    )
+
+
+_KEY_COLUMNS = ("n", "loss", "lam", "real_fraction", "generator_index", "pruner_index")
+
+
+def _summary_lines(table, generator_specs, pruner_specs) -> list[str]:
+    groups: dict[tuple, list[dict]] = {}
+    for row in table.rows:
+        groups.setdefault(tuple(row[k] for k in _KEY_COLUMNS), []).append(row)
+    lines = [
+        f"{'generator':<22} {'pruner':<28} {'n':>6} {'loss':<8} {'lam':>7} {'rf':>4} "
+        f"{'p':>6} {'phi':>6} {'psi':>6} {'p*':>6} {'accuracy':>16} {'theory':>7} {'conv':>5}"
+    ]
+
+    def mean(rows, key):
+        vals = np.array([r[key] for r in rows], float)
+        vals = vals[np.isfinite(vals)]
+        return float(vals.mean()) if vals.size else math.nan
+
+    def fmt(x, digits=3):
+        return "   nan" if not math.isfinite(x) else f"{x:.{digits}f}"
+
+    for key, rows in groups.items():
+        acc = np.array([r["accuracy"] for r in rows], float)
+        se = acc.std(ddof=1) / math.sqrt(acc.size) if acc.size > 1 else math.nan
+        lines.append(
+            f"{generator_specs[key[4]]:<22} {pruner_specs[key[5]]:<28} {key[0]:>6} {key[1]:<8} "
+            f"{key[2]:>7.1e} {key[3]:>4.2f} {fmt(mean(rows, 'p')):>6} {fmt(mean(rows, 'phi')):>6} "
+            f"{fmt(mean(rows, 'psi')):>6} {fmt(mean(rows, 'pstar')):>6} "
+            f"{fmt(acc.mean(), 4):>8} ± {fmt(se, 4):<6}"
+            f"{fmt(mean(rows, 'theory_accuracy'), 4) if 'theory_accuracy' in rows[0] else '':>7} "
+            f"{sum(r['converged'] for r in rows):>2}/{len(rows):<2}"
+        )
+    return lines
+
+
+def main(args) -> int:
+    from simulate import run
+
+    mu = _mu(args)
+    generator_specs = [f"flip:p={p:g}" for p in (args.p or [])] + list(args.generator)
+    if not generator_specs:
+        raise ValueError("give at least one generator: --p or --generator")
+    pruner_specs = list(args.pruner) or ["none"]
+    generators = [_generator(s, mu) for s in generator_specs]
+    pruners = [_pruner(s, mu) for s in pruner_specs]
+    table = run(mu, args.n, generators=generators, pruners=pruners, lam=args.lam, loss=args.loss,
+                real_fraction=args.real_fraction, seeds=args.seeds, root_seed=args.root_seed,
+                batch_size=args.batch_size, with_theory=not args.no_theory)
+    if args.json:
+        print(json.dumps(table.to_records()))
+    else:
+        print("\n".join(_summary_lines(table, generator_specs, pruner_specs)))
+    return 0

@@ -1,0 +1,117 @@
+"""Input checks that name the offending parameter, and the NumPy/JAX calling convention.
+
+Checks inspect concrete values only: inside ``jax.jit`` values are tracers and the caller is
+responsible for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _concrete(x):
+    return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
+
+
+def _as_array(name, x, dtype=None):
+    """JAX arrays stay JAX arrays (cast to ``dtype`` if given); anything else becomes a NumPy
+    float64 array, so parameters keep full precision whatever JAX's x64 setting."""
+    try:
+        if isinstance(x, jax.Array):
+            return x.astype(dtype) if dtype is not None else (
+                x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float)))
+        arr = np.asarray(x, dtype=np.float64 if dtype is None else dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numeric; got {x!r}") from err
+    return arr
+
+
+def check_finite(name, x, dtype=None):
+    """``x`` as a float JAX array; ValueError if any entry is NaN or infinite."""
+    arr = _as_array(name, x, dtype)
+    v = _concrete(arr)
+    if v is not None and not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} must be finite; got {v[~np.isfinite(v)].ravel()[0]}")
+    return arr
+
+
+def check_nonnegative(name, x, dtype=None):
+    arr = check_finite(name, x, dtype)
+    v = _concrete(arr)
+    if v is not None and np.any(v < 0):
+        raise ValueError(f"{name} must be >= 0; got {v[v < 0].ravel()[0]}")
+    return arr
+
+
+def check_probability(name, x):
+    """A number (or array) in [0, 1]."""
+    arr = check_finite(name, x)
+    v = _concrete(arr)
+    if v is not None and np.any((v < 0) | (v > 1)):
+        raise ValueError(f"{name} must be in [0, 1]; got {v[(v < 0) | (v > 1)].ravel()[0]}")
+    return arr
+
+
+def check_rate(name, x):
+    """A selection rate in (0, 1]."""
+    arr = check_finite(name, x)
+    v = _concrete(arr)
+    if v is not None and np.any((v <= 0) | (v > 1)):
+        raise ValueError(f"{name} must be a rate in (0, 1]; got {v[(v <= 0) | (v > 1)].ravel()[0]}")
+    return arr
+
+
+def check_positive_int(name, x):
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
+        raise ValueError(f"{name} must be a positive integer; got {x!r}")
+    return int(x)
+
+
+def check_nonnegative_int(name, x):
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {x!r}")
+    return int(x)
+
+
+def check_vector(name, x, d=None):
+    """A (d,) vector with d >= 1 finite entries (d checked against ``d`` when given)."""
+    arr = check_finite(name, x)
+    if arr.ndim != 1 or arr.shape[0] < 1:
+        raise ValueError(f"{name} must be a vector of length d >= 1; got shape {arr.shape}")
+    if d is not None and arr.shape[0] != d:
+        raise ValueError(f"{name} must have length d = {d}; got {arr.shape[0]}")
+    return arr
+
+
+def check_choice(name, x, choices):
+    if x not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}; got {x!r}")
+    return x
+
+
+def _uses_jax(tree):
+    return any(isinstance(leaf, jax.Array) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def _to_numpy(x):
+    return np.asarray(x) if isinstance(x, jax.Array) else x
+
+
+def numpy_or_jax(fn):
+    """Run ``fn`` in float64 and return NumPy arrays, unless a JAX array is among the arguments:
+    then ``fn`` is traced as it is (jit/vmap-able, in the caller's precision)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _uses_jax((args, kwargs)):
+            return fn(*args, **kwargs)
+        with jax.enable_x64(True):
+            out = fn(*args, **kwargs)
+            return jax.tree_util.tree_map(_to_numpy, out)
+
+    return wrapper

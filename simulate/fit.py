@@ -1,0 +1,345 @@
+"""Batched ridge fits of the downstream classifier (THEORY.md §1).
+
+Each problem ``v`` minimises
+
+    F_v(w) = (1/n) sum_i q_vi l(s_vi x_i^T w) + (lam_v / 2) ||w||^2,                      (*)
+
+with labels ``s`` in {-1, +1}, keep weights ``q >= 0``, ``n`` the number of candidate rows (kept
+or not) and ``l(m) = log(1 + e^-m)`` (logistic) or ``l(m) = (1 - m)^2 / 2`` (square). This is
+scikit-learn's ``LogisticRegression(C=1/(lam n), fit_intercept=False)`` with ``sample_weight=q``.
+
+Problems come in groups that share their features ``x`` (common random numbers: one draw of
+``x`` per seed serves every label and keep vector), so one pass over ``x`` serves the whole group
+as a matrix product: ``(V, d) @ (d, n)``. Groups are batched with ``jax.vmap``.
+
+Solver: L-BFGS (memory ``memory``) in one ``lax.while_loop``. The line search is exact along
+the search direction and costs no extra pass over ``x``: with the margins ``m = s x^T w`` and
+their directional change ``dm = s x^T p`` in hand, ``phi(t) = F(w + t p)`` and its first two
+derivatives are O(n) sums, minimised by safeguarded Newton. One outer iteration thus costs two
+passes over ``x`` (``x p`` and the gradient ``x^T r``) for all problems of a group.
+
+Stopping rule (the stated tolerance): ``max_j |grad F_v(w)_j| <= tol * max_j |grad F_v(0)_j|``.
+A problem that has not met it after ``max_iter`` iterations, or whose iterate stopped being
+finite, reports ``converged = False`` (its ``w`` is the last finite iterate). With ``lam > 0``
+the objective is strongly convex, so separable data and tiny ``lam`` only cost iterations; the
+loss and its derivatives are evaluated in overflow-free forms, so no NaN arises.
+
+Precision: the arithmetic runs in the dtype of ``x``. ``fit`` called with NumPy arrays runs in
+float64 (JAX's x64 mode, enabled for the call) and returns NumPy arrays; called with JAX arrays it
+is traced as is (jit/vmap-able, e.g. float32 on an accelerator).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._checks import check_choice, check_finite, check_nonnegative, check_positive_int, numpy_or_jax
+
+__all__ = ["FitResult", "fit", "fit_shared", "LOSSES", "DEFAULT_TOL", "DEFAULT_MAX_ITER"]
+
+LOSSES = ("logistic", "square")
+DEFAULT_TOL = 1e-8
+DEFAULT_MAX_ITER = 1000
+DEFAULT_MEMORY = 10
+_LINE_SEARCH_STEPS = 30
+_LINE_SEARCH_RTOL = 0.1  # |phi'(t)| <= this * |phi'(0)|: a near-exact line search
+
+
+class FitResult(NamedTuple):
+    """Solutions of a batch of problems (*); leading shape ``B`` = the problems' batch shape."""
+
+    w: jax.Array  # (*B, d) minimisers (last finite iterate where not converged)
+    converged: jax.Array  # (*B,) bool: the gradient tolerance was met
+    iterations: jax.Array  # (*B,) int: L-BFGS iterations used
+    grad_ratio: jax.Array  # (*B,) max|grad F(w)| / max|grad F(0)| at the returned w
+
+
+def _loss_derivatives(loss, m):
+    """(l'(m), l''(m)) elementwise, without overflow for any finite m."""
+    if loss == "logistic":
+        s = jax.nn.sigmoid(-m)
+        # s (1 - s) loses relative precision only where l'' < 1e-16: negligible in any sum.
+        return -s, s * (1.0 - s)
+    return m - 1.0, jnp.ones_like(m)
+
+
+def _colsum(a, axis=-2):
+    """Per-problem sums: problem arrays are (G, n or d, V); keeps the reduced axis."""
+    return jnp.sum(a, axis=axis, keepdims=True)
+
+
+def _two_loop(grad, s_hist, y_hist, rho):
+    """L-BFGS direction -H grad for every problem (column v = problem v). grad (d, V);
+    histories (memory, d, V), newest first; unfilled slots have rho = 0 and contribute nothing."""
+    q = grad
+    alphas = []
+    for i in range(s_hist.shape[0]):
+        a = rho[i] * _colsum(s_hist[i] * q, axis=-2)
+        q = q - a * y_hist[i]
+        alphas.append(a)
+    sy = _colsum(s_hist[0] * y_hist[0], axis=-2)
+    yy = _colsum(y_hist[0] * y_hist[0], axis=-2)
+    gamma = jnp.where(rho[0] > 0, sy / jnp.where(yy > 0, yy, 1.0), 1.0)
+    r = gamma * q
+    for i in reversed(range(s_hist.shape[0])):
+        b = rho[i] * _colsum(y_hist[i] * r, axis=-2)
+        r = r + (alphas[i] - b) * s_hist[i]
+    return -r
+
+
+def _curvature_from_slope(loss, l1):
+    """l''(m) from l'(m): for the logistic loss l' = -s and l'' = s (1 - s) with s = sigmoid(-m)."""
+    return -l1 * (1.0 + l1) if loss == "logistic" else jnp.ones_like(l1)
+
+
+def _line_search(loss, margin, dmargin, l1_start, wq, wp, pp, lam, slope0, active):
+    """Step t > 0 minimising phi(t) = F(w + t p) for every problem, by safeguarded Newton.
+
+    phi'(t) = sum_i wq_i dm_i l'(m_i + t dm_i) + lam (w.p + t p.p), phi'' likewise with l''.
+    margin, dmargin, l1_start = l'(margin), wq: (G, n, V); wp, pp, lam, slope0 = phi'(0) < 0 for
+    active problems: (G, 1, V). The first trial is the Newton step from t = 0 (its curvature comes
+    from l1_start, no transcendental needed), so one evaluation usually settles it. Keeps a
+    bracket [lo, hi] around the root of phi' (phi is convex in t) and bisects when Newton leaves
+    it. Returns (t, l'(margin + t dmargin)); t = 0 where inactive.
+    """
+    target = _LINE_SEARCH_RTOL * jnp.abs(slope0)
+    curv0 = _colsum(wq * dmargin * dmargin * _curvature_from_slope(loss, l1_start)) + lam * pp
+    first_try = -slope0 / jnp.where(curv0 > 0, curv0, 1.0)
+    t0 = jnp.where((curv0 > 0) & jnp.isfinite(first_try) & (first_try > 0), first_try, 1.0)
+
+    def cond(state):
+        return (state[4] < _LINE_SEARCH_STEPS) & jnp.any(~state[3])
+
+    def body(state):
+        t, lo, hi, done, k, l1_done, l1_lo = state
+        d1, d2 = _loss_derivatives(loss, margin + t * dmargin)
+        first = _colsum(wq * dmargin * d1) + lam * (wp + t * pp)
+        second = _colsum(wq * dmargin * dmargin * d2) + lam * pp
+        settled = ~done & (jnp.abs(first) <= target)
+        raise_lo = ~done & ~settled & (first < 0)
+        lo = jnp.where(raise_lo, t, lo)
+        hi = jnp.where(~done & ~settled & (first > 0), t, hi)
+        # Keep l' where it may be returned: at a settled t, and at lo (the fallback).
+        l1_done = jnp.where(settled, d1, l1_done)
+        l1_lo = jnp.where(raise_lo, d1, l1_lo)
+        done = done | settled
+        newton = t - first / jnp.where(second > 0, second, 1.0)
+        inside = (second > 0) & (newton > lo) & (newton < hi) & jnp.isfinite(newton)
+        fallback = jnp.where(jnp.isfinite(hi), 0.5 * (lo + hi), 2.0 * t)
+        t = jnp.where(done, t, jnp.where(inside, newton, fallback))
+        return t, lo, hi, done, k + 1, l1_done, l1_lo
+
+    zeros = jnp.zeros_like(slope0)
+    start = (t0, zeros, zeros + jnp.inf, ~active, 0, l1_start, l1_start)
+    t, lo, _, done, _, l1_done, l1_lo = jax.lax.while_loop(cond, body, start)
+    # Not settled within the step budget: fall back to lo, where phi' < 0, so phi(lo) < phi(0).
+    settled = active & done
+    t = jnp.where(settled, t, jnp.where(active, lo, 0.0))
+    return t, jnp.where(settled, l1_done, l1_lo)
+
+
+def _fit_groups(x, labels, weights, lam, *, loss, tol, max_iter, memory):
+    """Solve G x V problems (*); the V problems of group g share x[g]. x (G, n, d); labels,
+    weights (G, V, n); lam (G, V).
+
+    Internally problems are columns: w (G, d, V), margins (G, n, V), so that both passes are
+    plain batched matrix products, x @ P: (n, d) @ (d, V) and x^T @ R: (d, n) @ (n, V) per group
+    (x^T stored once). Per-problem scalars are (G, 1, V); reductions run over axis -2.
+    """
+    g, n, d = x.shape
+    v = labels.shape[1]
+    dtype = x.dtype
+    xt = jnp.swapaxes(x, 1, 2)
+    signs = jnp.swapaxes(labels, 1, 2)  # (G, n, V)
+    wq = jnp.swapaxes(weights, 1, 2) / n
+    coef = wq * signs  # gradient = x^T (coef * l'(margin)) + lam w
+    lam = lam[:, None, :]
+
+    def gradient(l1, w):
+        return xt @ (coef * l1) + lam * w
+
+    w0 = jnp.zeros((g, d, v), dtype)
+    m0 = jnp.zeros((g, n, v), dtype)
+    l1_0, _ = _loss_derivatives(loss, m0)
+    g0 = gradient(l1_0, w0)
+    g0_max = jnp.max(jnp.abs(g0), axis=-2, keepdims=True)
+    threshold = tol * g0_max
+
+    class State(NamedTuple):
+        w: jax.Array  # (G, d, V)
+        margin: jax.Array  # s x^T w, (G, n, V)
+        l1: jax.Array  # l'(margin), (G, n, V)
+        grad: jax.Array  # (G, d, V)
+        g_max: jax.Array  # (G, 1, V)
+        s_hist: jax.Array  # (memory, G, d, V), newest first
+        y_hist: jax.Array
+        rho: jax.Array  # (memory, G, 1, V)
+        done: jax.Array
+        failed: jax.Array
+        iterations: jax.Array
+        k: jax.Array
+
+    def cond(st):
+        return (st.k < max_iter) & jnp.any(~st.done)
+
+    def body(st):
+        active = ~st.done
+        p = _two_loop(st.grad, st.s_hist, st.y_hist, st.rho)
+        slope = _colsum(st.grad * p, axis=-2)
+        # Rounding can spoil the quasi-Newton direction: fall back to steepest descent.
+        bad = ~(slope < 0)
+        p = jnp.where(bad, -st.grad, p)
+        slope = jnp.where(bad, -_colsum(st.grad * st.grad, axis=-2), slope)
+        active = active & (slope < 0)
+        dmargin = signs * (x @ p)  # pass 1 over x
+        t, l1_new = _line_search(
+            loss, st.margin, dmargin, st.l1, wq, _colsum(st.w * p, axis=-2),
+            _colsum(p * p, axis=-2), lam, slope, active,
+        )
+        step = t * p
+        w_new = st.w + step
+        margin_new = st.margin + t * dmargin
+        grad_new = gradient(l1_new, w_new)  # pass 2 over x
+        finite = jnp.all(jnp.isfinite(w_new), axis=-2, keepdims=True) & jnp.all(
+            jnp.isfinite(grad_new), axis=-2, keepdims=True)
+        move = active & finite
+        y = grad_new - st.grad
+        sy = _colsum(step * y, axis=-2)
+        # Curvature pairs only when s.y > 0 (always with lam > 0 and an exact line search).
+        take_pair = move & (sy > 1e-300)
+
+        def push(hist, new):
+            shifted = jnp.concatenate([new[None], hist[:-1]], axis=0)
+            return jnp.where(take_pair, shifted, hist)
+
+        rho_new = jnp.where(take_pair, 1.0 / jnp.where(take_pair, sy, 1.0), 0.0)
+        g_max = jnp.where(move, jnp.max(jnp.abs(grad_new), axis=-2, keepdims=True), st.g_max)
+        failed = st.failed | (active & ~finite)
+        done = st.done | failed | (g_max <= threshold) | (active & (t <= 0))
+        return State(
+            # Inactive problems have t = 0, so their margins and l' are unchanged exactly; a
+            # non-finite step marks the problem failed and keeps its last finite w.
+            w=jnp.where(move, w_new, st.w),
+            margin=margin_new,
+            l1=l1_new,
+            grad=jnp.where(move, grad_new, st.grad),
+            g_max=g_max,
+            s_hist=push(st.s_hist, step),
+            y_hist=push(st.y_hist, y),
+            rho=push(st.rho, rho_new),
+            done=done,
+            failed=failed,
+            iterations=st.iterations + active.astype(jnp.int32),
+            k=st.k + 1,
+        )
+
+    hist = jnp.zeros((memory, g, d, v), dtype)
+    start = State(
+        w=w0,
+        margin=m0,
+        l1=l1_0,
+        grad=g0,
+        g_max=g0_max,
+        s_hist=hist,
+        y_hist=hist,
+        rho=jnp.zeros((memory, g, 1, v), dtype),
+        done=g0_max <= threshold,
+        failed=jnp.zeros((g, 1, v), bool),
+        iterations=jnp.zeros((g, 1, v), jnp.int32),
+        k=jnp.asarray(0, jnp.int32),
+    )
+    st = jax.lax.while_loop(cond, body, start)
+    converged = (st.g_max <= threshold) & ~st.failed
+    ratio = st.g_max / jnp.where(g0_max > 0, g0_max, 1.0)
+    return FitResult(
+        jnp.swapaxes(st.w, 1, 2), converged[:, 0], st.iterations[:, 0], ratio[:, 0]
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "memory"))
+def fit_shared(x, labels, weights, lam, *, loss="logistic", tol=DEFAULT_TOL,
+               max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY):
+    """Jitted core of ``fit`` without input checks: G groups of V problems sharing features.
+
+    x (G, n, d); labels, weights (G, V, n); lam (G, V). Returns a ``FitResult`` with w (G, V, d)
+    and the rest (G, V). All problems run in one L-BFGS loop; each pass over the features is one
+    batched matrix product per group.
+    """
+    return _fit_groups(x, labels, weights, lam, loss=loss, tol=tol, max_iter=max_iter,
+                       memory=memory)
+
+
+@numpy_or_jax
+def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
+        max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY) -> FitResult:
+    """Minimise (*) for a batch of problems, sharing features where the shapes say so.
+
+    Args:
+      x: features, (n, d) shared by all problems, or (G, n, d): one feature matrix per group.
+      labels: synthesized labels in {-1, +1}: (n,) or (V, n) with x (n, d); (G, n) or (G, V, n)
+        with x (G, n, d). The problems' batch shape ``B`` is ``labels.shape[:-1]``.
+      weights: keep weights q >= 0, shape of ``labels``; None keeps every row.
+      lam: ridge strength >= 0, broadcastable to ``B``.
+      loss: "logistic" or "square". tol: relative gradient tolerance (module docstring).
+      max_iter: most L-BFGS iterations. memory: number of L-BFGS curvature pairs.
+    Returns ``FitResult`` with w (*B, d), converged, iterations and grad_ratio (*B,).
+    """
+    check_choice("loss", loss, LOSSES)
+    check_positive_int("max_iter", max_iter)
+    check_positive_int("memory", memory)
+    tol = float(check_nonnegative("tol", tol))
+    x = check_finite("x", x)
+    if x.ndim not in (2, 3) or x.shape[-1] < 1 or x.shape[-2] < 1:
+        raise ValueError(f"x must have shape (n, d) or (G, n, d) with n, d >= 1; got {x.shape}")
+    dtype = x.dtype
+    labels = check_finite("labels", labels, dtype)
+    if labels.ndim not in (x.ndim - 1, x.ndim) or labels.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"labels must have shape {x.shape[:-2]}(V,) + (n,) = ...{x.shape[-2]} for x of shape "
+            f"{x.shape}; got {labels.shape}"
+        )
+    if x.ndim == 3 and labels.shape[0] != x.shape[0]:
+        raise ValueError(f"labels has {labels.shape[0]} groups, x has {x.shape[0]}")
+    _check_signs(labels)
+    weights = jnp.ones_like(labels) if weights is None else check_nonnegative("weights", weights, dtype)
+    if weights.shape != labels.shape:
+        raise ValueError(f"weights must have the shape of labels {labels.shape}; got {weights.shape}")
+    lam = check_nonnegative("lam", lam, dtype)
+    batch = labels.shape[:-1]
+    try:
+        lam = jnp.broadcast_to(lam, batch)
+    except ValueError as err:
+        raise ValueError(f"lam of shape {lam.shape} does not broadcast to {batch}") from err
+    # Normalise to (G, V, ...): one group when x is shared, one problem per group when V is absent.
+    xg = x if x.ndim == 3 else x[None]
+    squeeze_group = x.ndim == 2
+    single = labels.ndim == x.ndim - 1
+
+    def to_gv(a):
+        a = a[..., None, :] if single else a
+        return a[None] if squeeze_group else a
+
+    lam_gv = lam[..., None] if single else lam
+    lam_gv = lam_gv[None] if squeeze_group else lam_gv
+    res = fit_shared(xg, to_gv(labels), to_gv(weights), lam_gv, loss=loss,
+                     tol=jnp.asarray(tol, dtype), max_iter=jnp.asarray(max_iter, jnp.int32),
+                     memory=memory)
+
+    def back(a, has_d):
+        a = a[0] if squeeze_group else a
+        return a[..., 0, :] if (single and has_d) else (a[..., 0] if single else a)
+
+    return FitResult(back(res.w, True), back(res.converged, False),
+                     back(res.iterations, False), back(res.grad_ratio, False))
+
+
+def _check_signs(labels):
+    values = np.asarray(labels) if not isinstance(labels, jax.core.Tracer) else None
+    if values is not None and not np.all(np.abs(values) == 1):
+        bad = values[np.abs(values) != 1].ravel()[0]
+        raise ValueError(f"labels must be -1 or +1; got {bad}")

@@ -1,0 +1,283 @@
+"""Sweeps: draw, label, prune, fit and score, over a grid of parameters and seeds.
+
+For every training-set size ``n`` and seed, one draw of n candidates (x, y) serves every grid
+point (common random numbers): generators, real-data fractions, pruners and ridge strengths only
+change the labels and keep weights, so all variants of a seed are fitted against one shared x
+(``simulate.fit``). In a training set of n candidates, the first n_real = round(rf n) are real
+(true label, always kept) and the rest are synthesized (generator label, pruned). The fit
+minimises (1/n) sum_i q_i l(y'_i x_i^T w) + (lam/2) ||w||^2, and the test accuracy is exact:
+Phi(mu^T w / ||w||_Sigma).
+
+Randomness: root key ``key(root_seed)``; seed ``s`` uses ``fold_in(root, s)`` and, within it,
+one ``fold_in`` per stream (stable integer ids below); per-sample numbers come in fixed blocks
+(``simulate.data``). So the draws of a row depend only on (root_seed, seed, its parameters), and
+its results are bit-identical whatever ``batch_size`` (which chunks the seeds) or the subset of
+seeds run. The variants of one seed are fitted together (one matrix product per pass), so
+changing the rest of the grid may change a row's fitted w in the last bits (not its draws).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import theory
+
+from . import data
+from ._checks import (
+    check_choice,
+    check_nonnegative,
+    check_nonnegative_int,
+    check_positive_int,
+    check_probability,
+)
+from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
+from .generators import fit_on_real
+from .predict import Request, label_level_rates, predict
+from .pruners import measure
+from .table import Table
+
+__all__ = ["run", "seed_key", "STREAMS"]
+
+# Stable stream ids: never renumber, or recorded results stop being reproducible.
+STREAMS = {"sample": 0, "generator": 1, "pruner": 2, "generator_fit": 3, "verifier_fit": 4}
+
+
+def seed_key(root_seed: int, seed: int, stream: str):
+    """The key of one stream of one seed: fold_in(fold_in(key(root_seed), seed), stream id)."""
+    root = jax.random.key(root_seed)
+    return jax.random.fold_in(jax.random.fold_in(root, seed), STREAMS[stream])
+
+
+def _as_list(x):
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        return [x]
+    return list(x)
+
+
+def _seed_ids(seeds):
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        return list(range(check_positive_int("seeds", int(seeds))))
+    ids = [check_nonnegative_int("seeds", s) for s in seeds]
+    if not ids:
+        raise ValueError("seeds must name at least one seed")
+    if len(set(ids)) != len(ids):
+        raise ValueError("seeds must not repeat")
+    return ids
+
+
+def _stream_keys(root_seed, ids, stream):
+    root = jax.random.key(root_seed)
+    ids = jnp.asarray(ids, jnp.uint32)
+    return jax.vmap(lambda s: jax.random.fold_in(jax.random.fold_in(root, s), STREAMS[stream]))(ids)
+
+
+def run(mu, n, *, generators, pruners=None, lam=1e-2, loss="logistic", real_fraction=0.0,
+        sigma=None, seeds=8, root_seed=0, batch_size=None, tol=DEFAULT_TOL,
+        max_iter=DEFAULT_MAX_ITER, with_theory=True) -> Table:
+    """Simulate the pipeline over the grid n x generators x real_fraction x pruners x lam x loss.
+
+    Args:
+      mu: (d,) class mean; sigma: (d, d) covariance or None (identity).
+      n: training-set size (candidates, real included), an int or a list of ints.
+      generators: a generator (``simulate.generators``) or a list of them.
+      pruners: a pruner (``simulate.pruners``) or a list; default: no pruning.
+      lam, loss, real_fraction: a value or a list of values each (lam >= 0; loss "logistic" or
+        "square"; real_fraction in [0, 1]).
+      seeds: a number of seeds (ids 0..seeds-1) or a list of seed ids (non-negative ints).
+      root_seed: the one seed all randomness derives from (recorded in every row).
+      batch_size: seeds per compiled call (default: all); results do not depend on it.
+      tol, max_iter: the fitter's relative gradient tolerance and iteration cap.
+      with_theory: add the n -> inf predictions of ``theory/`` (``simulate.predict``).
+    Returns a ``Table`` with one row per grid point and seed.
+    """
+    with jax.enable_x64(True):
+        return _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds,
+                    root_seed, batch_size, tol, max_iter, with_theory)
+
+
+def _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds, root_seed,
+         batch_size, tol, max_iter, with_theory):
+    from . import pruners as pruner_module
+
+    mix = data.mixture(mu, sigma)
+    sizes = [check_positive_int("n", v) for v in _as_list(n)]
+    gens = _as_list(generators)
+    prns = _as_list(pruners if pruners is not None else pruner_module.none())
+    lams = [float(check_nonnegative("lam", v)) for v in _as_list(lam)]
+    losses = [check_choice("loss", v, LOSSES) for v in _as_list(loss)]
+    fractions = [float(check_probability("real_fraction", v)) for v in _as_list(real_fraction)]
+    ids = _seed_ids(seeds)
+    root_seed = check_nonnegative_int("root_seed", root_seed)
+    batch = len(ids) if batch_size is None else check_positive_int("batch_size", batch_size)
+    tol = float(check_nonnegative("tol", tol))
+    max_iter = check_positive_int("max_iter", max_iter)
+    for spec in gens:
+        if not hasattr(spec, "labels") and not hasattr(spec, "fitted"):
+            raise ValueError(f"not a generator: {spec!r}")
+        _check_dimension(spec, "w_g", mix.d)
+    for spec in prns:
+        if not hasattr(spec, "keep"):
+            raise ValueError(f"not a pruner: {spec!r}")
+        _check_dimension(spec, "w_v", mix.d)
+
+    rows = []
+    for size in sizes:
+        per_chunk = [
+            _simulate_chunk(mix, size, gens, prns, lams, losses, fractions, ids[i:i + batch],
+                            root_seed, tol, max_iter)
+            for i in range(0, len(ids), batch)
+        ]
+        results = {k: np.concatenate([c[k] for c in per_chunk], axis=0) for k in per_chunk[0]}
+        rows.extend(_rows(results, mix, size, gens, prns, lams, losses, fractions, ids,
+                          root_seed, with_theory))
+    meta = {"root_seed": root_seed, "seeds": ids, "tol": tol, "max_iter": max_iter,
+            "mu": np.asarray(mix.mu).tolist(),
+            "sigma": None if sigma is None else np.asarray(sigma).tolist()}
+    return Table(rows, meta)
+
+
+def _check_dimension(spec, field, d):
+    w = getattr(spec, field, None)
+    if w is not None and np.shape(w)[-1] != d:
+        raise ValueError(f"{field} of {spec.kind} has length {np.shape(w)[-1]}, mu has d = {d}")
+
+
+def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed, tol, max_iter):
+    """All variants for a chunk of seeds; arrays with leading axis G = len(ids)."""
+    keys = {s: _stream_keys(root_seed, ids, s) for s in STREAMS}
+    x, y = jax.vmap(lambda k: data.sample(k, mix, n))(keys["sample"])  # (G, n, d), (G, n)
+
+    gen_labels, gen_dirs, setup_ok = [], [], []
+    for spec in gens:
+        if hasattr(spec, "fitted"):
+            w_g, ok = _fit_on_real_per_seed(keys["generator_fit"], mix, spec.n_real, spec.lam)
+            labels = jnp.where(jnp.einsum("gnd,gd->gn", x, w_g) >= 0, 1.0, -1.0)
+        else:
+            w_g = getattr(spec, "w_g", None)
+            ok = jnp.ones(len(ids), bool)
+            labels = jax.vmap(spec.labels)(keys["generator"], x, y)
+        gen_labels.append(labels)
+        gen_dirs.append(w_g)
+        setup_ok.append(ok)
+
+    prune_dirs, prune_ok, prune_specs = [], [], []
+    for spec in prns:
+        if hasattr(spec, "fitted"):
+            w_v, ok = _fit_on_real_per_seed(keys["verifier_fit"], mix, spec.n_real, spec.lam)
+            prune_specs.append(spec)
+        else:
+            w_v, ok = getattr(spec, "w_v", None), jnp.ones(len(ids), bool)
+            prune_specs.append(spec)
+        prune_dirs.append(w_v)
+        prune_ok.append(ok)
+
+    variant_labels, variant_weights, rates, ready = [], [], [], []
+    for gi, fi, pi in itertools.product(range(len(gens)), range(len(fractions)), range(len(prns))):
+        n_real = int(round(fractions[fi] * n))
+        labels = gen_labels[gi][:, n_real:]
+        correct = labels == y[:, n_real:]
+        keep = _keep(prune_specs[pi], prune_dirs[pi], keys["pruner"], x[:, n_real:], labels, correct)
+        full_labels = jnp.concatenate([y[:, :n_real], labels], axis=1)
+        weights = jnp.concatenate([jnp.ones((len(ids), n_real), x.dtype), keep.astype(x.dtype)], 1)
+        if n_real < n:
+            r = measure(correct, keep)
+        else:
+            r = tuple(jnp.full(len(ids), jnp.nan) for _ in range(5))
+        for _ in lams:
+            variant_labels.append(full_labels)
+            variant_weights.append(weights)
+            rates.append(jnp.stack(r, axis=-1))
+            ready.append(setup_ok[gi] & prune_ok[pi])
+
+    labels = jnp.stack(variant_labels, axis=1)  # (G, V, n)
+    weights = jnp.stack(variant_weights, axis=1)
+    lam = jnp.broadcast_to(jnp.asarray(lams * (len(variant_labels) // len(lams))), labels.shape[:2])
+    out = {"rates": np.asarray(jnp.stack(rates, axis=1)),  # (G, V, 5)
+           "setup_converged": np.asarray(jnp.stack(ready, axis=1))}
+    for loss in losses:
+        # One call per seed: XLA may round a batched product differently for another number of
+        # seeds, so fitting seeds together would tie a row's last bits to the chunking.
+        fits = [fit(x[g], labels[g], weights[g], lam[g], loss=loss, tol=tol, max_iter=max_iter)
+                for g in range(len(ids))]
+        w = jnp.stack([f.w for f in fits])
+        out[f"accuracy_{loss}"] = np.asarray(data.accuracy(w, mix))
+        out[f"converged_{loss}"] = np.stack([np.asarray(f.converged) for f in fits])
+        out[f"iterations_{loss}"] = np.stack([np.asarray(f.iterations) for f in fits])
+    for i, w in enumerate(gen_dirs):
+        if w is not None and jnp.ndim(w) == 2:
+            out[f"w_g_{i}"] = np.asarray(w)
+    for i, w in enumerate(prune_dirs):
+        if w is not None and jnp.ndim(w) == 2:
+            out[f"w_v_{i}"] = np.asarray(w)
+    return out
+
+
+def _fit_on_real_per_seed(keys, mix, n_real, lam):
+    """``fit_on_real`` one seed at a time (bit-identical whatever the chunking, as above)."""
+    fits = [fit_on_real(keys[g], mix, n_real, lam) for g in range(keys.shape[0])]
+    return jnp.stack([f[0] for f in fits]), jnp.stack([f[1] for f in fits])
+
+
+def _keep(spec, w_v, keys, x, labels, correct):
+    """Keep decisions (G, n_synth) of one pruner for every seed of the chunk."""
+    if hasattr(spec, "fitted"):  # a supervised verifier, fitted per seed: direction (G, d)
+        return jax.vmap(lambda w, k, xx, ll, cc: spec.with_direction(w).keep(k, xx, ll, correct=cc))(
+            w_v, keys, x, labels, correct)
+    return jax.vmap(lambda k, xx, ll, cc: spec.keep(k, xx, ll, correct=cc))(keys, x, labels, correct)
+
+
+def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, with_theory):
+    mu = np.asarray(mix.mu)
+    sigma = None if mix.chol is None else np.asarray(mix.sigma)
+    bayes = float(theory.bayes_accuracy(mu, sigma))
+    rows, requests = [], []
+    v = 0
+    for gi, fi, pi in itertools.product(range(len(gens)), range(len(fractions)), range(len(prns))):
+        gen, prn, rf = gens[gi], prns[pi], fractions[fi]
+        w_g = results.get(f"w_g_{gi}", getattr(gen, "w_g", None))  # (G, d) when fitted per seed
+        w_v = results.get(f"w_v_{pi}", getattr(prn, "w_v", None))
+        # A supervised verifier is, once fitted, a linear verifier (or top-r with ``rate``).
+        prn_kind = ("top_r" if prn.rate is not None else "linear") if prn.kind == "supervised" \
+            else prn.kind
+        for lam in lams:
+            for loss in losses:
+                for si, seed in enumerate(ids):
+                    rates = results["rates"][si, v]
+                    rows.append({
+                        "root_seed": root_seed, "seed": seed, "n": n, "d": mix.d, "loss": loss,
+                        "lam": lam, "real_fraction": rf, "n_real": int(round(rf * n)),
+                        "generator": gen.kind, "generator_index": gi, **gen.params(),
+                        "pruner": prn.kind, "pruner_index": pi, **prn.params(),
+                        "p": float(rates[0]), "phi": float(rates[1]), "psi": float(rates[2]),
+                        "pstar": float(rates[3]), "kept": float(rates[4]),
+                        "accuracy": float(results[f"accuracy_{loss}"][si, v]),
+                        "converged": bool(results[f"converged_{loss}"][si, v]),
+                        "setup_converged": bool(results["setup_converged"][si, v]),
+                        "iterations": int(results[f"iterations_{loss}"][si, v]),
+                        "bayes_accuracy": bayes,
+                    })
+                    if with_theory:
+                        requests.append(Request(
+                            generator="flip" if gen.kind == "flip" else "linear",
+                            p=getattr(gen, "p", np.nan),
+                            w_g=None if w_g is None else np.asarray(w_g)[si] if np.ndim(w_g) == 2
+                            else np.asarray(w_g),
+                            pruner=prn_kind, label_rates=label_level_rates(prn),
+                            w_v=None if w_v is None else np.asarray(w_v)[si] if np.ndim(w_v) == 2
+                            else np.asarray(w_v),
+                            tau=float(np.asarray(getattr(prn, "tau", np.nan))),
+                            rate=float(getattr(prn, "rate", None) or np.nan),
+                            lam=lam, loss=loss, real_fraction=rf,
+                        ))
+            v += 1
+    if with_theory:
+        predicted = predict(requests, mu, sigma)
+        for i, row in enumerate(rows):
+            row.update({k: float(a[i]) for k, a in predicted.items()})
+    return rows
