@@ -5,7 +5,7 @@ verifier that keeps correct samples at rate ``phi`` and wrong ones at rate ``psi
 ridge-regularised linear classifier trained on what is kept. See THEORY.md for the model.
 """
 
-from . import label_only, linear_generator, linear_verifier
+from . import finite, label_only, linear_generator, linear_verifier
 from .estimate import PstarEstimate, estimate_pstar
 from .gaussian import bayes_accuracy, linear_accuracy
 from .proxy import kept_mass, pstar, selected_error_rate, signed_signal
@@ -21,5 +21,6 @@ __all__ = [
     "PstarEstimate",
     "label_only",
     "linear_verifier",
+    "finite",
     "linear_generator",
 ]

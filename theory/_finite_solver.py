@@ -12,7 +12,8 @@ The fixed-point map (theory/finite.md, eq. (FP)):
     h   = s m + sqrt(q) xi,   s = +1 (kept, correct label, weight c+) or -1 (kept, wrong, c-)
     P   = prox_{V l}(h),  f = l'(P),  d = l''(P) / (1 + V l''(P))
     D   = E[d],  S = E[s f],  F2 = E[f^2]       (E = sum_s c_s E_xi, xi ~ N(0, 1))
-    V'  = 1 / (alpha (lam + D)),  mbar' = -||mu|| S / (lam + D),  rho' = sqrt(F2 / alpha) / (lam + D)
+    V' = 1 / (alpha (lam + D)),  mbar' = -||mu|| S / (lam + D),
+    rho' = sqrt(F2 / alpha) / (lam + D)
 E_xi is Gauss-Hermite quadrature with ``nodes`` points (probabilists' weights, normalised).
 """
 

@@ -75,9 +75,10 @@ def kept_masses(p, phi, psi, real_fraction=0.0):
 
     c+ = rf + (1 - rf)(1 - p) phi and c- = (1 - rf) p psi, rf = real_fraction; broadcast shape.
     """
-    p = np.asarray(_validate.probability("p", p))
-    phi, psi = (np.asarray(v) for v in _validate.keep_rates(phi, psi))
-    rf = np.asarray(_validate.probability("real_fraction", real_fraction))
+    with jax.enable_x64(True):  # the checks convert through JAX: keep float64
+        p = np.asarray(_validate.probability("p", p))
+        phi, psi = (np.asarray(v) for v in _validate.keep_rates(phi, psi))
+        rf = np.asarray(_validate.probability("real_fraction", real_fraction))
     return rf + (1 - rf) * (1 - p) * phi, (1 - rf) * p * psi
 
 
@@ -166,8 +167,9 @@ def _solve_logistic(params, nodes, tol, max_iter):
         j = pos[rest]
         i_prev, i_next, i_self = order[prev_anchor[j]], order[next_anchor[j]], order[j]
         la = np.log(alpha)
-        t = (la[i_self] - la[i_prev]) / (la[i_next] - la[i_prev])
-        t = np.where(np.isfinite(t), t, 0.0)[:, None]
+        span = la[i_next] - la[i_prev]
+        t = np.where(span > 0, (la[i_self] - la[i_prev]) / np.where(span > 0, span, 1.0), 0.0)
+        t = t[:, None]
         y0 = (1 - t) * y[i_prev] + t * y[i_next]
         y0 = np.where(ok[i_prev][:, None] & ok[i_next][:, None], y0,
                       np.where(ok[i_prev][:, None], y[i_prev],
@@ -198,19 +200,25 @@ def _solve_logistic(params, nodes, tol, max_iter):
             far[0] = 64.0 * far[0]
             alpha_from[fresh] = far[0]
             y_from[fresh] = _cold_start(far)
+        # Walk each failed point in from its start; a point that fails a step drops out.
         y_cur = y_from
-        ok_cur = np.ones(bad.size, bool)
+        alive = np.ones(bad.size, bool)
+        it_last = np.zeros(bad.size, int)
         for step in range(1, _RESCUE_STEPS + 1):
+            live = np.flatnonzero(alive)
+            if live.size == 0:
+                break
             frac = step / _RESCUE_STEPS
-            a_step = alpha_from ** (1 - frac) * alpha[bad] ** frac
-            step_params = [a_step] + [a[bad] for a in params[1:]]
-            y_new, ok_new, it_new = _newton(y_cur, step_params, np.arange(bad.size),
-                                            "logistic", nodes, tol, 4 * max_iter)
-            ok_cur &= ok_new
-            y_cur = np.where(ok_new[:, None], y_new, y_cur)
-        y[bad] = y_cur
-        ok[bad] = ok_cur
-        iters[bad] = it_new
+            a_step = alpha_from[live] ** (1 - frac) * alpha[bad[live]] ** frac
+            step_params = [a_step] + [a[bad[live]] for a in params[1:]]
+            y_new, ok_new, it_new = _newton(y_cur[live], step_params, np.arange(live.size),
+                                            "logistic", nodes, tol, 2 * max_iter)
+            y_cur[live[ok_new]] = y_new[ok_new]
+            it_last[live] = it_new
+            alive[live[~ok_new]] = False
+        y[bad] = np.where(alive[:, None], y_cur, np.nan)
+        ok[bad] = alive
+        iters[bad] = it_last
     return y, ok, iters
 
 
