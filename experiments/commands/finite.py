@@ -16,17 +16,8 @@ import math
 
 import numpy as np
 
+from experiments.commands._args import floats as _floats
 from theory import finite, label_only, pstar
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return values
 
 
 def _alpha_range(text: str) -> list[float]:

@@ -25,15 +25,7 @@ import math
 
 import numpy as np
 
-
-def _floats(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return values
+from experiments.commands._args import floats as _floats
 
 
 def _ints(text: str) -> list[int]:

@@ -15,19 +15,10 @@ from pathlib import Path
 import numpy as np
 
 import theory
+from experiments.commands._args import floats as _floats
 from theory import label_only, linear_generator, linear_verifier
 
 _FINITE_MODULE = "experiments.commands.finite"
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return values
 
 
 def _jsonable(x):
