@@ -73,22 +73,28 @@ def _colsum(a, axis=-2):
     return jnp.sum(a, axis=axis, keepdims=True)
 
 
-def _two_loop(grad, s_hist, y_hist, rho):
+def _two_loop(grad, s_hist, y_hist, rho, newest):
     """L-BFGS direction -H grad for every problem (column v = problem v). grad (d, V);
-    histories (memory, d, V), newest first; unfilled slots have rho = 0 and contribute nothing."""
+    histories (memory, d, V), a circular buffer whose newest slot is ``newest``; unfilled or
+    skipped slots have rho = 0 and contribute nothing."""
+    m = s_hist.shape[0]
+    order = [(newest - i) % m for i in range(m)]
+    take = lambda a, j: jax.lax.dynamic_index_in_dim(a, j, axis=0, keepdims=False)
     q = grad
     alphas = []
-    for i in range(s_hist.shape[0]):
-        a = rho[i] * _colsum(s_hist[i] * q, axis=-2)
-        q = q - a * y_hist[i]
+    for j in order:
+        s_j, y_j, r_j = take(s_hist, j), take(y_hist, j), take(rho, j)
+        a = r_j * _colsum(s_j * q, axis=-2)
+        q = q - a * y_j
         alphas.append(a)
-    sy = _colsum(s_hist[0] * y_hist[0], axis=-2)
-    yy = _colsum(y_hist[0] * y_hist[0], axis=-2)
-    gamma = jnp.where(rho[0] > 0, sy / jnp.where(yy > 0, yy, 1.0), 1.0)
+    s0, y0, r0 = take(s_hist, order[0]), take(y_hist, order[0]), take(rho, order[0])
+    sy = _colsum(s0 * y0, axis=-2)
+    yy = _colsum(y0 * y0, axis=-2)
+    gamma = jnp.where(r0 > 0, sy / jnp.where(yy > 0, yy, 1.0), 1.0)
     r = gamma * q
-    for i in reversed(range(s_hist.shape[0])):
-        b = rho[i] * _colsum(y_hist[i] * r, axis=-2)
-        r = r + (alphas[i] - b) * s_hist[i]
+    for j, a in zip(reversed(order), reversed(alphas)):
+        b = take(rho, j) * _colsum(take(y_hist, j) * r, axis=-2)
+        r = r + (a - b) * take(s_hist, j)
     return -r
 
 
@@ -112,11 +118,7 @@ def _line_search(loss, margin, dmargin, l1_start, wq, wp, pp, lam, slope0, activ
     first_try = -slope0 / jnp.where(curv0 > 0, curv0, 1.0)
     t0 = jnp.where((curv0 > 0) & jnp.isfinite(first_try) & (first_try > 0), first_try, 1.0)
 
-    def cond(state):
-        return (state[4] < _LINE_SEARCH_STEPS) & jnp.any(~state[3])
-
-    def body(state):
-        t, lo, hi, done, k, l1_done, l1_lo = state
+    def evaluate(t, lo, hi, done, l1_done, l1_lo):
         d1, d2 = _loss_derivatives(loss, margin + t * dmargin)
         first = _colsum(wq * dmargin * d1) + lam * (wp + t * pp)
         second = _colsum(wq * dmargin * dmargin * d2) + lam * pp
@@ -132,11 +134,25 @@ def _line_search(loss, margin, dmargin, l1_start, wq, wp, pp, lam, slope0, activ
         inside = (second > 0) & (newton > lo) & (newton < hi) & jnp.isfinite(newton)
         fallback = jnp.where(jnp.isfinite(hi), 0.5 * (lo + hi), 2.0 * t)
         t = jnp.where(done, t, jnp.where(inside, newton, fallback))
+        return t, lo, hi, done, l1_done, l1_lo
+
+    def cond(state):
+        return (state[4] < _LINE_SEARCH_STEPS) & jnp.any(~state[3])
+
+    def body(state):
+        t, lo, hi, done, k, l1_done, l1_lo = state
+        t, lo, hi, done, l1_done, l1_lo = evaluate(t, lo, hi, done, l1_done, l1_lo)
         return t, lo, hi, done, k + 1, l1_done, l1_lo
 
     zeros = jnp.zeros_like(slope0)
-    start = (t0, zeros, zeros + jnp.inf, ~active, 0, l1_start, l1_start)
-    t, lo, _, done, _, l1_done, l1_lo = jax.lax.while_loop(cond, body, start)
+    # The first trial (the Newton step from 0) usually settles every problem: evaluate it
+    # outside the loop and enter the loop only when some problem needs more.
+    t, lo, hi, done, l1_done, l1_lo = evaluate(t0, zeros, zeros + jnp.inf, ~active, l1_start,
+                                               l1_start)
+    state = (t, lo, hi, done, 1, l1_done, l1_lo)
+    state = jax.lax.cond(jnp.any(~done), lambda s: jax.lax.while_loop(cond, body, s),
+                         lambda s: s, state)
+    t, lo, _, done, _, l1_done, l1_lo = state
     # Not settled within the step budget: fall back to lo, where phi' < 0, so phi(lo) < phi(0).
     settled = active & done
     t = jnp.where(settled, t, jnp.where(active, lo, 0.0))
@@ -189,7 +205,7 @@ def _fit_groups(x, labels, weights, lam, *, loss, tol, max_iter, memory):
 
     def body(st):
         active = ~st.done
-        p = _two_loop(st.grad, st.s_hist, st.y_hist, st.rho)
+        p = _two_loop(st.grad, st.s_hist, st.y_hist, st.rho, (st.k - 1) % memory)
         slope = _colsum(st.grad * p, axis=-2)
         # Rounding can spoil the quasi-Newton direction: fall back to steepest descent.
         bad = ~(slope < 0)
@@ -213,9 +229,12 @@ def _fit_groups(x, labels, weights, lam, *, loss, tol, max_iter, memory):
         # Curvature pairs only when s.y > 0 (always with lam > 0 and an exact line search).
         take_pair = move & (sy > 1e-300)
 
+        slot = st.k % memory
+
         def push(hist, new):
-            shifted = jnp.concatenate([new[None], hist[:-1]], axis=0)
-            return jnp.where(take_pair, shifted, hist)
+            # Circular buffer: overwrite the oldest slot in place. A problem that takes no
+            # pair this iteration writes rho = 0 there, so the slot contributes nothing.
+            return jax.lax.dynamic_update_index_in_dim(hist, new, slot, axis=0)
 
         rho_new = jnp.where(take_pair, 1.0 / jnp.where(take_pair, sy, 1.0), 0.0)
         g_max = jnp.where(move, jnp.max(jnp.abs(grad_new), axis=-2, keepdims=True), st.g_max)
@@ -229,8 +248,8 @@ def _fit_groups(x, labels, weights, lam, *, loss, tol, max_iter, memory):
             l1=l1_new,
             grad=jnp.where(move, grad_new, st.grad),
             g_max=g_max,
-            s_hist=push(st.s_hist, step),
-            y_hist=push(st.y_hist, y),
+            s_hist=push(st.s_hist, jnp.where(take_pair, step, 0.0)),
+            y_hist=push(st.y_hist, jnp.where(take_pair, y, 0.0)),
             rho=push(st.rho, rho_new),
             done=done,
             failed=failed,
