@@ -6,12 +6,13 @@ responsible for them.
 
 from __future__ import annotations
 
-import functools
 import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from theory._numerics import numpy_or_jax as _theory_numpy_or_jax
 
 
 def _concrete(x):
@@ -94,24 +95,5 @@ def check_choice(name, x, choices):
     return x
 
 
-def _uses_jax(tree):
-    return any(isinstance(leaf, jax.Array) for leaf in jax.tree_util.tree_leaves(tree))
-
-
-def _to_numpy(x):
-    return np.asarray(x) if isinstance(x, jax.Array) else x
-
-
-def numpy_or_jax(fn):
-    """Run ``fn`` in float64 and return NumPy arrays, unless a JAX array is among the arguments:
-    then ``fn`` is traced as it is (jit/vmap-able, in the caller's precision)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if _uses_jax((args, kwargs)):
-            return fn(*args, **kwargs)
-        with jax.enable_x64(True):
-            out = fn(*args, **kwargs)
-            return jax.tree_util.tree_map(_to_numpy, out)
-
-    return wrapper
+# The NumPy/JAX calling convention is the theory package's: one implementation.
+numpy_or_jax = _theory_numpy_or_jax

@@ -19,7 +19,6 @@ changing the rest of the grid may change a row's fitted w in the last bits (not 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 
 import jax
