@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from . import _validate
 from ._numerics import gauss_expectation, norm_cdf, numpy_or_jax, safe_div
+from .gaussian import _sigma_times
 from .linear_verifier import _conditional_sd
 
 __all__ = ["keep_rates"]
@@ -63,10 +64,7 @@ def keep_rates(mu, w_g, w_v, tau=0.0, sigma=None):
     sigma = _validate.covariance(sigma, mu.shape[-1])
     tau = _validate.finite("tau", tau)
 
-    def sigma_times(w):
-        return w if sigma is None else jnp.einsum("...ij,...j->...i", sigma, w)
-
-    s_g, s_v = sigma_times(w_g), sigma_times(w_v)
+    s_g, s_v = _sigma_times(sigma, w_g), _sigma_times(sigma, w_v)
     n_g = jnp.sqrt(jnp.sum(w_g * s_g, axis=-1))
     n_v = jnp.sqrt(jnp.sum(w_v * s_v, axis=-1))
     a_g = jnp.sum(mu * w_g, axis=-1) / n_g

@@ -23,8 +23,8 @@ from jax.scipy.special import ndtri
 from . import _validate
 from ._numerics import (
     damped_newton,
-    gradient_tolerance,
     gauss_expectation,
+    gradient_tolerance,
     increasing_root,
     norm_cdf,
     norm_pdf,
@@ -32,6 +32,7 @@ from ._numerics import (
     numpy_or_jax,
     safe_div,
 )
+from .gaussian import _sigma_times
 
 __all__ = [
     "keep_rates",
@@ -57,7 +58,7 @@ def _vectors(mu, w_v, sigma=None):
 
 def _signal(mu, w_v, sigma=None):
     """(a, ||w_v||_Sigma): the verifier margin's mean for y = +1 in units of its spread."""
-    sw = w_v if sigma is None else jnp.einsum("...ij,...j->...i", sigma, w_v)
+    sw = _sigma_times(sigma, w_v)
     scale = jnp.sqrt(jnp.sum(w_v * sw, axis=-1))
     return jnp.sum(mu * w_v, axis=-1) / scale, scale
 
