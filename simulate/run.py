@@ -244,6 +244,9 @@ def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, 
         # A supervised verifier is, once fitted, a linear verifier (or top-r with ``rate``).
         prn_kind = ("top_r" if prn.rate is not None else "linear") if prn.kind == "supervised" \
             else prn.kind
+        # The generator's own test accuracy, where it is a linear rule (linear, trained).
+        gen_acc = (np.full(len(ids), np.nan) if w_g is None else np.broadcast_to(
+            np.asarray(theory.linear_accuracy(np.asarray(w_g), mu, sigma)), (len(ids),)))
         for lam in lams:
             for loss in losses:
                 for si, seed in enumerate(ids):
@@ -260,6 +263,7 @@ def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, 
                         "setup_converged": bool(results["setup_converged"][si, v]),
                         "iterations": int(results[f"iterations_{loss}"][si, v]),
                         "bayes_accuracy": bayes,
+                        "generator_accuracy": float(gen_acc[si]),
                     })
                     if with_theory:
                         requests.append(Request(

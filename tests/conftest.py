@@ -13,7 +13,12 @@ from hypothesis import HealthCheck, settings
 
 # Compiled programs are shared between the xdist workers (and reruns) through JAX's persistent
 # cache: the logistic solvers take seconds to compile and many tests call them.
-jax.config.update("jax_compilation_cache_dir", str(Path(__file__).parents[1] / ".pytest_cache" / "jax"))
+# Subprocesses started by tests (a killed sweep, Dask workers) read the same settings from the
+# environment.
+_CACHE = str(Path(__file__).parents[1] / ".pytest_cache" / "jax")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+jax.config.update("jax_compilation_cache_dir", _CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 settings.register_profile(

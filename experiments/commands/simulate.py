@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from experiments.commands._args import floats as _floats
+from simulate import specs
 
 
 def _ints(text: str) -> list[int]:
@@ -71,89 +72,11 @@ def _mu(args) -> np.ndarray:
     return mu
 
 
-def _direction(mu: np.ndarray, angle: float) -> np.ndarray:
-    """Unit vector at ``angle`` radians from mu, in the plane of mu and the first axis not
-    parallel to it."""
-    norm = np.linalg.norm(mu)
-    if norm == 0:
-        raise ValueError("mu must be nonzero to place a direction at an angle from it")
-    e1 = mu / norm
-    if len(mu) == 1:
-        if math.sin(angle) != 0:
-            raise ValueError("in d = 1 the angle must be 0 or pi")
-        return e1 * math.cos(angle)
-    axis = np.eye(len(mu))[int(np.argmin(np.abs(e1)))]
-    e2 = axis - (axis @ e1) * e1
-    e2 /= np.linalg.norm(e2)
-    return math.cos(angle) * e1 + math.sin(angle) * e2
-
-
-def _parse_spec(text: str) -> tuple[str, dict]:
-    kind, _, rest = text.partition(":")
-    params = {}
-    for item in filter(None, rest.split(",")):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ValueError(f"spec {text!r}: expected key=value, got {item!r}")
-        try:
-            params[key.strip()] = float(value)
-        except ValueError as err:
-            raise ValueError(f"spec {text!r}: {key} must be a number, got {value!r}") from err
-    return kind.strip(), params
-
-
-def _take(params: dict, spec: str, required=(), optional=()):
-    unknown = set(params) - set(required) - set(optional)
-    if unknown:
-        raise ValueError(f"spec {spec!r}: unknown parameters {sorted(unknown)}")
-    missing = [k for k in required if k not in params]
-    if missing:
-        raise ValueError(f"spec {spec!r}: missing parameters {missing}")
-    return params
-
-
-def _generator(text: str, mu):
-    from simulate import generators
-
-    kind, params = _parse_spec(text)
-    if kind == "flip":
-        return generators.flip(_take(params, text, ["p"])["p"])
-    if kind == "linear":
-        return generators.linear(_direction(mu, _take(params, text, ["angle"])["angle"]))
-    if kind == "trained":
-        params = _take(params, text, ["n_real"], ["lam"])
-        return generators.trained(int(params["n_real"]), params.get("lam", 1e-2))
-    raise ValueError(f"unknown generator {kind!r}; choose flip, linear or trained")
-
-
-def _pruner(text: str, mu):
-    from simulate import pruners
-
-    kind, params = _parse_spec(text)
-    if kind == "none":
-        _take(params, text)
-        return pruners.none()
-    if kind == "oracle":
-        _take(params, text)
-        return pruners.oracle()
-    if kind == "random":
-        return pruners.random(_take(params, text, ["rate"])["rate"])
-    if kind == "label_only":
-        params = _take(params, text, ["phi", "psi"])
-        return pruners.label_only(params["phi"], params["psi"])
-    if kind == "linear":
-        params = _take(params, text, ["angle"], ["tau"])
-        return pruners.linear(_direction(mu, params["angle"]), params.get("tau", 0.0))
-    if kind == "top_r":
-        params = _take(params, text, ["rate", "angle"])
-        return pruners.top_r(params["rate"], _direction(mu, params["angle"]))
-    if kind == "supervised":
-        params = _take(params, text, ["n_real"], ["lam", "tau", "rate"])
-        return pruners.supervised(int(params["n_real"]), params.get("lam", 1e-2),
-                                  params.get("tau", 0.0), params.get("rate"))
-    raise ValueError(
-        f"unknown pruner {kind!r}; choose none, random, oracle, label_only, linear, top_r, supervised"
-    )
+# The spec grammar lives in simulate.specs (sweep files use it too).
+_direction = specs.direction
+_parse_spec = specs.parse
+_generator = specs.generator
+_pruner = specs.pruner
 
 
 _KEY_COLUMNS = ("n", "loss", "lam", "real_fraction", "generator_index", "pruner_index")

@@ -1,0 +1,468 @@
+"""Declarative sweeps: a TOML file names a grid; ``run`` computes it into a resumable store.
+
+A sweep file::
+
+    name = "collapse-vs-n"          # required; letters, digits, '.', '_', '-'
+    description = "..."             # optional
+    root_seed = 0                   # the one seed all randomness derives from
+    seeds = 8                       # a count (ids 0..7) or a list of seed ids
+    theory = true                   # add the n -> inf predictions of theory/ to every row
+
+    [data]                          # x | y ~ N(y mu, I)
+    d = 50                          # with mu_norm: mu = mu_norm e_1; each may be a list (a grid)
+    mu_norm = 1.5                   # (or mu = [1.0, 0.5, ...], or a list of such vectors)
+
+    [grid]                          # every key is an axis; a scalar is a one-point axis
+    n = [100, 300, 1000]            # training-set sizes (required)
+    lam = [1e-2]                    # ridge strengths (default 1e-2)
+    loss = ["logistic"]             # "logistic" and/or "square" (default logistic)
+    real_fraction = [0.0]           # fraction of real samples in the training set (default 0)
+    p = [0.1, 0.3]                  # extra axes are substituted into spec strings: "{p}"
+    generator = ["flip:p={p}", "trained:n_real=50"]            # required
+    pruner = ["none", "oracle", "linear:angle=0.5"]             # default "none"
+
+    [fit]
+    tol = 1e-8                      # the fitter's relative gradient tolerance
+    max_iter = 1000
+
+Spec strings are those of ``simulate.specs`` (and ``beyond-collapse simulate``). A spec template
+is expanded over the extra axes it names, each list on its own (a template naming two axes gives
+their product); an extra axis no template uses is an error, as is any unknown key. Errors name
+the file and the key: ``sweep x.toml: [grid].lam: must be >= 0; got -1.0``.
+
+Units of work: one per (data point, n, seed), holding every generator x real fraction x pruner
+x lam x loss of the grid. Its variants share one draw of x and are fitted together
+(``simulate.run``), so a unit's composition, and hence every bit of its rows, depends only on the
+sweep file: not on the executor, the number of workers, or how often the run was interrupted.
+Each unit is stored atomically under a SHA-256 of its parameters (``simulate.store``); a rerun
+computes only the missing units. Rows carry the expanded ``generator_spec`` and ``pruner_spec``,
+the spec parameters (``gen_*``, ``prune_*``) and ``mu_norm``, beside the columns of
+``simulate.run``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import itertools
+import math
+import numbers
+import re
+import string
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from . import specs, store
+from .executors import EXECUTORS, run_units
+from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES
+from .table import Table
+
+__all__ = ["Sweep", "load", "from_dict", "run", "load_results", "status", "compute_unit"]
+
+FORMAT = 1  # bump when a unit's meaning changes, so old unit files are never reused
+_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+_TOP_KEYS = {"name", "description", "root_seed", "seeds", "theory", "data", "grid", "fit"}
+_DATA_KEYS = {"d", "mu_norm", "mu"}
+_GRID_KEYS = {"n", "lam", "loss", "real_fraction", "generator", "pruner"}
+_FIT_KEYS = {"tol", "max_iter"}
+
+
+class _Where:
+    """Builds error messages that name the file and the key."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def error(self, key: str, message: str) -> ValueError:
+        return ValueError(f"sweep {self.source}: {key}: {message}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A validated sweep. ``config`` is its normalised form (lists everywhere), which
+    ``from_dict`` reads back unchanged and ``sweep.json`` records."""
+
+    name: str
+    root_seed: int
+    seeds: tuple
+    mus: tuple  # data points: tuples of floats
+    mu_norms: tuple
+    n: tuple
+    lam: tuple
+    loss: tuple
+    real_fraction: tuple
+    generators: tuple  # expanded spec strings
+    pruners: tuple
+    tol: float
+    max_iter: int
+    theory: bool
+    config: dict
+    source: str = "<dict>"
+
+    def units(self) -> list[dict]:
+        """The units of work, in table order: one per (data point, n, seed)."""
+        out = []
+        for (mu, mu_norm), n, seed in itertools.product(zip(self.mus, self.mu_norms), self.n,
+                                                        self.seeds):
+            out.append({
+                "format": FORMAT, "root_seed": self.root_seed, "seed": seed, "mu": list(mu),
+                "mu_norm": mu_norm, "n": n, "generators": list(self.generators),
+                "pruners": list(self.pruners), "lam": list(self.lam), "loss": list(self.loss),
+                "real_fraction": list(self.real_fraction), "tol": self.tol,
+                "max_iter": self.max_iter, "theory": self.theory,
+            })
+        return out
+
+
+def load(path) -> Sweep:
+    """Read and validate a sweep file (TOML)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"sweep file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"sweep {path}: not valid TOML: {err}") from None
+    return from_dict(raw, source=str(path))
+
+
+def _list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _int(where, key, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise where.error(key, f"must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _float(where, key, value, low=-math.inf, high=math.inf, what=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise where.error(key, f"must be a number; got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise where.error(key, what or f"must be a finite number in [{low}, {high}]; got {value}")
+    return value
+
+
+def _axis(where, key, value, parse):
+    values = _list(value)
+    if not values:
+        raise where.error(key, "must not be empty")
+    out = [parse(where, key, v) for v in values]
+    if len(set(out)) != len(out):
+        raise where.error(key, f"repeats a value: {values}")
+    return out
+
+
+def _section(where, raw, name, allowed):
+    section = raw.get(name, {})
+    if not isinstance(section, dict):
+        raise where.error(f"[{name}]", f"must be a table; got {section!r}")
+    if allowed is not None:
+        unknown = sorted(set(section) - allowed)
+        if unknown:
+            raise where.error(f"[{name}].{unknown[0]}",
+                              f"unknown key; allowed: {', '.join(sorted(allowed))}")
+    return section
+
+
+def _spec_value(value) -> str:
+    """How an axis value is written into a spec string (exact for floats)."""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _expand(where, key, templates, axes, used):
+    """Expand each template over the extra axes it names (their product)."""
+    out = []
+    for template in templates:
+        if not isinstance(template, str):
+            raise where.error(key, f"must be spec strings; got {template!r}")
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        except ValueError as err:
+            raise where.error(key, f"bad template {template!r}: {err}") from None
+        for f in fields:
+            if f not in axes:
+                raise where.error(key, f"{template!r} names {{{f}}}, which is not an axis of "
+                                       f"[grid]")
+        names = list(dict.fromkeys(fields))
+        used.update(names)
+        for combo in itertools.product(*(axes[f] for f in names)):
+            spec = template.format(**{f: _spec_value(v) for f, v in zip(names, combo)})
+            if spec not in out:
+                out.append(spec)
+    return out
+
+
+def from_dict(raw: dict, *, source: str = "<dict>") -> Sweep:
+    """Validate a sweep given as a dict (the parsed TOML); see the module docstring."""
+    where = _Where(source)
+    if not isinstance(raw, dict):
+        raise where.error("(top level)", "must be a table")
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise where.error(unknown[0], f"unknown key; allowed: {', '.join(sorted(_TOP_KEYS))}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise where.error("name", f"required: letters, digits, '.', '_', '-'; got {name!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise where.error("description", f"must be a string; got {description!r}")
+    root_seed = _int(where, "root_seed", raw.get("root_seed", 0), 0)
+    seeds_raw = raw.get("seeds", 8)
+    if isinstance(seeds_raw, (list, tuple)):
+        seeds = _axis(where, "seeds", seeds_raw, lambda w, k, v: _int(w, k, v, 0))
+    else:
+        seeds = list(range(_int(where, "seeds", seeds_raw, 1)))
+    with_theory = raw.get("theory", True)
+    if not isinstance(with_theory, bool):
+        raise where.error("theory", f"must be true or false; got {with_theory!r}")
+
+    data = _section(where, raw, "data", _DATA_KEYS)
+    if "mu" in data:
+        if "d" in data or "mu_norm" in data:
+            raise where.error("[data].mu", "give either mu, or d and mu_norm, not both")
+        mu_raw = data["mu"]
+        vectors = mu_raw if mu_raw and isinstance(mu_raw[0], (list, tuple)) else [mu_raw]
+        mus = []
+        for vec in vectors:
+            if not isinstance(vec, (list, tuple)) or not vec:
+                raise where.error("[data].mu", f"must be a non-empty list of numbers; got {vec!r}")
+            mus.append(tuple(_float(where, "[data].mu", v) for v in vec))
+        mu_norms = [float(np.linalg.norm(m)) for m in mus]
+        data_config = {"mu": [list(m) for m in mus]}
+    else:
+        ds = _axis(where, "[data].d", data.get("d", 10), lambda w, k, v: _int(w, k, v, 1))
+        norms = _axis(where, "[data].mu_norm", data.get("mu_norm", 1.0),
+                      lambda w, k, v: _float(w, k, v, 0.0))
+        mus, mu_norms = [], []
+        for d, norm in itertools.product(ds, norms):
+            mu = [0.0] * d
+            mu[0] = norm
+            mus.append(tuple(mu))
+            mu_norms.append(norm)
+        data_config = {"d": ds, "mu_norm": norms}
+
+    grid = _section(where, raw, "grid", None)
+    if "n" not in grid:
+        raise where.error("[grid].n", "required: the training-set sizes")
+    if "generator" not in grid:
+        raise where.error("[grid].generator", "required: generator spec strings")
+    ns = _axis(where, "[grid].n", grid["n"], lambda w, k, v: _int(w, k, v, 1))
+    lams = _axis(where, "[grid].lam", grid.get("lam", 1e-2),
+                 lambda w, k, v: _float(w, k, v, 0.0, what=f"must be >= 0; got {v!r}"))
+    losses = _axis(where, "[grid].loss", grid.get("loss", "logistic"), _loss)
+    fractions = _axis(where, "[grid].real_fraction", grid.get("real_fraction", 0.0),
+                      lambda w, k, v: _float(w, k, v, 0.0, 1.0))
+    axes = {}
+    for key in sorted(set(grid) - _GRID_KEYS):
+        if not key.isidentifier():
+            raise where.error(f"[grid].{key}", "an extra axis name must be an identifier")
+        axes[key] = _axis(where, f"[grid].{key}", grid[key], _axis_value)
+    used: set = set()
+    generators = _expand(where, "[grid].generator", _list(grid["generator"]), axes, used)
+    pruners = _expand(where, "[grid].pruner", _list(grid.get("pruner", "none")), axes, used)
+    unused = sorted(set(axes) - used)
+    if unused:
+        raise where.error(f"[grid].{unused[0]}", "an extra axis that no generator or pruner "
+                                                 "spec uses ({" + unused[0] + "})")
+    # Build every spec once per data point: bad parameters fail here, naming the spec.
+    for mu in mus:
+        for kind, specs_, build in (("generator", generators, specs.generator),
+                                    ("pruner", pruners, specs.pruner)):
+            for text in specs_:
+                try:
+                    build(text, np.asarray(mu))
+                except ValueError as err:
+                    raise where.error(f"[grid].{kind}", f"{text!r}: {err}") from None
+
+    fit_section = _section(where, raw, "fit", _FIT_KEYS)
+    tol = _float(where, "[fit].tol", fit_section.get("tol", DEFAULT_TOL), 0.0)
+    max_iter = _int(where, "[fit].max_iter", fit_section.get("max_iter", DEFAULT_MAX_ITER), 1)
+
+    config = {
+        "name": name, "description": description, "root_seed": root_seed, "seeds": seeds,
+        "theory": with_theory, "data": data_config,
+        "grid": {"n": ns, "lam": lams, "loss": losses, "real_fraction": fractions,
+                 "generator": _list(grid["generator"]), "pruner": _list(grid.get("pruner", "none")),
+                 **axes},
+        "fit": {"tol": tol, "max_iter": max_iter},
+    }
+    return Sweep(name=name, root_seed=root_seed, seeds=tuple(seeds), mus=tuple(mus),
+                 mu_norms=tuple(mu_norms), n=tuple(ns), lam=tuple(lams), loss=tuple(losses),
+                 real_fraction=tuple(fractions), generators=tuple(generators),
+                 pruners=tuple(pruners), tol=tol, max_iter=max_iter, theory=with_theory,
+                 config=config, source=source)
+
+
+def _loss(where, key, value):
+    if value not in LOSSES:
+        raise where.error(key, f"must be one of {LOSSES}; got {value!r}")
+    return value
+
+
+def _axis_value(where, key, value):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise where.error(key, f"values must be numbers or strings; got {value!r}")
+    if isinstance(value, numbers.Real) and not math.isfinite(value):
+        raise where.error(key, f"values must be finite; got {value!r}")
+    return value
+
+
+def _plain(x):
+    """Python scalars for storage; NaN stays NaN (JSON and CSV both write it)."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (numbers.Integral, np.integer)):
+        return int(x)
+    if isinstance(x, (numbers.Real, np.floating)):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return [_plain(v) for v in x.tolist()]
+    return x
+
+
+def compute_unit(params: dict) -> list[dict]:
+    """The rows of one unit (a top-level function, so Dask workers can run it)."""
+    from .run import run as simulate_run
+
+    mu = np.asarray(params["mu"], float)
+    gens = [specs.generator(s, mu) for s in params["generators"]]
+    prns = [specs.pruner(s, mu) for s in params["pruners"]]
+    table = simulate_run(mu, params["n"], generators=gens, pruners=prns, lam=params["lam"],
+                         loss=params["loss"], real_fraction=params["real_fraction"],
+                         seeds=[params["seed"]], root_seed=params["root_seed"],
+                         tol=params["tol"], max_iter=params["max_iter"],
+                         with_theory=params["theory"])
+    spec_params = {
+        "generator": [specs.parse(s)[1] for s in params["generators"]],
+        "pruner": [specs.parse(s)[1] for s in params["pruners"]],
+    }
+    rows = []
+    for row in table.rows:
+        gi, pi = int(row["generator_index"]), int(row["pruner_index"])
+        extra = {"mu_norm": params["mu_norm"],
+                 "generator_spec": params["generators"][gi],
+                 "pruner_spec": params["pruners"][pi]}
+        for prefix, kind, index in (("gen", "generator", gi), ("prune", "pruner", pi)):
+            for key, value in spec_params[kind][index].items():
+                extra.setdefault(f"{prefix}_{key}", value)
+        out = {k: _plain(v) for k, v in row.items()}
+        for key, value in extra.items():
+            out.setdefault(key, value)
+        rows.append(out)
+    return rows
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("beyond-collapse")
+    except Exception:  # not installed as a distribution (a source checkout)
+        return "unknown"
+
+
+def _prepare(spec: Sweep, out_dir: Path) -> None:
+    meta_path = out_dir / "sweep.json"
+    if meta_path.exists():
+        stored = store.read_json(meta_path)
+        if not isinstance(stored, dict) or stored.get("config") != spec.config:
+            name = stored.get("config", {}).get("name") if isinstance(stored, dict) else None
+            raise ValueError(f"{out_dir} holds the results of another sweep ({name!r}, or another "
+                             f"grid): choose another output directory")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store.write_json(meta_path, {
+        "config": spec.config, "root_seed": spec.root_seed, "source": spec.source,
+        "package_version": _package_version(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    })
+
+
+def _stored(spec: Sweep, out_dir: Path):
+    units = spec.units()
+    keys = [store.unit_hash(u) for u in units]
+    rows = {i: store.read_unit(out_dir, k, u) for i, (k, u) in enumerate(zip(keys, units))}
+    return units, keys, {i: r for i, r in rows.items() if r is not None}
+
+
+def status(spec: Sweep, out_dir) -> tuple[int, int]:
+    """(units stored, units in the sweep) for ``out_dir``."""
+    units, _, done = _stored(spec, Path(out_dir))
+    return len(done), len(units)
+
+
+def _table(spec: Sweep, rows_by_unit: dict, n_units: int) -> Table:
+    rows = [row for i in range(n_units) for row in rows_by_unit[i]]
+    return Table(rows, {"sweep": spec.name, "root_seed": spec.root_seed, "config": spec.config})
+
+
+def run(spec: Sweep, out_dir, *, executor: str = "local", scheduler: str | None = None,
+        workers: int | None = None, progress: bool = True) -> Table:
+    """Compute the sweep into ``out_dir`` (resuming from what is stored) and return its table.
+
+    Writes ``sweep.json``, one ``units/<hash>.json`` per unit as it completes, and
+    ``results.csv`` once all are done. Ctrl-C stops after the last stored unit; run again to
+    resume. ``executor``: "local" (in this process) or "dask" (``scheduler`` address, or an
+    embedded LocalCluster of ``workers`` processes).
+    """
+    if not isinstance(spec, Sweep):
+        raise ValueError(f"spec must be a Sweep (sweep.load or sweep.from_dict); got {spec!r}")
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}; got {executor!r}")
+    out_dir = Path(out_dir)
+    _prepare(spec, out_dir)
+    for stray in store.stray_temporary_files(out_dir):
+        stray.unlink(missing_ok=True)
+    units, keys, done = _stored(spec, out_dir)
+    pending = [(i, u) for i, u in enumerate(units) if i not in done]
+    results_path = out_dir / "results.csv"
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(units), initial=len(done), unit="unit", desc=spec.name,
+               disable=not progress, file=sys.stderr, dynamic_ncols=True)
+
+    def on_done(index, rows):
+        store.write_unit(out_dir, keys[index], units[index], rows)
+        done[index] = rows
+        bar.update(1)
+
+    try:
+        run_units(pending, compute_unit, on_done, executor=executor, scheduler=scheduler,
+                  workers=workers)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: {len(done)}/{len(units)} units stored in {out_dir}; run again to "
+              f"resume", file=sys.stderr)
+        raise
+    bar.close()
+    table = _table(spec, done, len(units))
+    if pending or not results_path.exists():
+        store.write_csv(results_path, table.columns, table.rows)
+    return table
+
+
+def load_results(out_dir) -> Table:
+    """The stored table of a finished sweep (ValueError if it is missing or incomplete)."""
+    out_dir = Path(out_dir)
+    meta_path = out_dir / "sweep.json"
+    if not meta_path.exists():
+        raise ValueError(f"{out_dir} holds no sweep (no sweep.json)")
+    meta = store.read_json(meta_path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{meta_path}: malformed (no 'config' table)")
+    spec = from_dict(meta["config"], source=str(meta_path))
+    results_path = out_dir / "results.csv"
+    if not results_path.exists():
+        done, total = status(spec, out_dir)
+        raise ValueError(f"{out_dir}: the sweep is incomplete ({done}/{total} units stored); "
+                         f"run it to finish")
+    _, rows = store.read_csv(results_path)
+    return Table(rows, {"sweep": spec.name, "root_seed": spec.root_seed, "config": spec.config})
