@@ -1,0 +1,159 @@
+"""Model collapse over generations: each downstream model becomes the next generator.
+
+Generation 0 is the initial generator (a ``linear`` or ``trained`` generator: a linear rule
+w_0). At generation t = 1, 2, ..., a fresh draw of n candidates x is labelled by the previous
+model: ``labels="sample"`` draws y' = +1 with probability sigmoid(x^T w_{t-1}) (the logistic
+model used as a generative model: its own sampling noise is what accumulates into collapse), and
+``labels="sign"`` takes y' = sign(x^T w_{t-1}) (a deterministic linear generator); a pruner keeps
+some; the downstream classifier w_t is fitted on what
+is kept ((1/n) sum_i q_i l(y'_i x_i^T w) + (lam/2) ||w||^2, as in ``simulate.run``) and becomes the
+generator of generation t + 1. Each pruner runs its own chain; the chains of a seed share their
+draws of x (common random numbers), so a generation's fits share features.
+
+Randomness: seed ``s`` uses the stream keys of ``simulate.run`` (``seed_key``), each folded with
+the generation index, so a row depends only on (root_seed, seed, its parameters) and not on
+which other seeds are run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import data
+from ._checks import check_choice, check_nonnegative, check_nonnegative_int, check_positive_int
+from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
+from .generators import fit_on_real
+from .pruners import measure
+from .run import _seed_ids, seed_key
+from .table import Table
+
+__all__ = ["generations"]
+
+
+def generations(mu, n, *, generations=10, initial, pruners, labels="sample", lam=1e-2,
+                loss="logistic", sigma=None, seeds=8, root_seed=0, tol=DEFAULT_TOL,
+                max_iter=DEFAULT_MAX_ITER) -> Table:
+    """Run one chain of ``generations`` retrainings per pruner and seed.
+
+    Args:
+      mu: (d,) class mean; sigma: (d, d) or None (identity); n: candidates per generation.
+      initial: the generation-0 generator, ``simulate.generators.linear(w)`` or ``trained(...)``.
+      pruners: a pruner or a list (each its own chain); ``lam``, ``loss``: the fits' settings.
+      labels: "sample" (y' ~ Bernoulli(sigmoid(x^T w))) or "sign" (y' = sign(x^T w)).
+      seeds: a count or a list of seed ids; root_seed: the root of all randomness.
+    Returns a ``Table``, one row per (pruner, generation 0..generations, seed): ``accuracy`` (the
+    generation's model; at generation 0 the initial generator), ``generator_accuracy``, the
+    measured ``p``, ``phi``, ``psi``, ``pstar`` and ``kept`` (NaN at generation 0).
+    """
+    with jax.enable_x64(True):
+        return _generations(mu, n, generations, initial, pruners, labels, lam, loss, sigma,
+                            seeds, root_seed, tol, max_iter)
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, Sequence) and not isinstance(x, str) else [x]
+
+
+LABELS = ("sample", "sign")
+
+
+def _generations(mu, n, count, initial, pruners, labels, lam, loss, sigma, seeds, root_seed, tol,
+                 max_iter):
+    mix = data.mixture(mu, sigma)
+    n = check_positive_int("n", n)
+    count = check_positive_int("generations", count)
+    lam = float(check_nonnegative("lam", lam))
+    loss = check_choice("loss", loss, LOSSES)
+    labels = check_choice("labels", labels, LABELS)
+    root_seed = check_nonnegative_int("root_seed", root_seed)
+    ids = _seed_ids(seeds)
+    if getattr(initial, "kind", None) not in ("linear", "trained"):
+        raise ValueError("initial must be a linear or trained generator (a linear rule to "
+                         f"iterate); got {initial!r}")
+    prns = _as_list(pruners)
+    if not prns:
+        raise ValueError("pruners must name at least one pruner")
+    for spec in prns:
+        if not hasattr(spec, "keep"):
+            raise ValueError(f"not a pruner: {spec!r}")
+        w_v = getattr(spec, "w_v", None)
+        if w_v is not None and np.shape(w_v)[-1] != mix.d:
+            raise ValueError(f"w_v of {spec.kind} has length {np.shape(w_v)[-1]}, mu has "
+                             f"d = {mix.d}")
+    if initial.kind == "linear" and np.shape(initial.w_g)[-1] != mix.d:
+        raise ValueError(f"w_g has length {np.shape(initial.w_g)[-1]}, mu has d = {mix.d}")
+
+    rows = []
+    for seed in ids:
+        rows.extend(_one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed,
+                              tol, max_iter))
+    rows.sort(key=lambda r: (r["pruner_index"], r["generation"], ids.index(r["seed"])))
+    meta = {"root_seed": root_seed, "seeds": ids, "generations": count, "n": n, "lam": lam,
+            "labels": labels,
+            "loss": loss, "mu": np.asarray(mix.mu).tolist()}
+    return Table(rows, meta)
+
+
+def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, tol, max_iter):
+    keys = {s: seed_key(root_seed, seed, s)
+            for s in ("sample", "generator", "pruner", "generator_fit", "verifier_fit")}
+    if initial.kind == "trained":
+        w0, ok0 = fit_on_real(keys["generator_fit"], mix, initial.n_real, initial.lam)
+        if not bool(ok0):
+            raise RuntimeError(f"seed {seed}: the initial generator's fit did not converge")
+    else:
+        w0 = jnp.asarray(initial.w_g, mix.mu.dtype)
+    verifiers = []
+    for spec in prns:
+        if hasattr(spec, "fitted"):  # supervised: one verifier per seed, trained once
+            w_v, _ = fit_on_real(keys["verifier_fit"], mix, spec.n_real, spec.lam)
+            verifiers.append(spec.with_direction(w_v))
+        else:
+            verifiers.append(spec)
+
+    base = {"root_seed": root_seed, "seed": seed, "n": n, "d": mix.d, "lam": lam, "loss": loss,
+            "labels": labels, "initial": initial.kind, **initial.params()}
+    w_gen = [w0] * len(prns)
+    acc0 = float(data.accuracy(w0, mix))
+    rows = []
+    for pi, spec in enumerate(prns):
+        rows.append({**base, "generation": 0, "pruner": spec.kind, "pruner_index": pi,
+                     **spec.params(), "generator_accuracy": acc0, "accuracy": acc0,
+                     "p": np.nan, "phi": np.nan, "psi": np.nan, "pstar": np.nan, "kept": np.nan,
+                     "converged": True, "iterations": 0})
+    for t in range(1, count + 1):
+        x, y = data.sample(jax.random.fold_in(keys["sample"], t), mix, n)
+        prune_key = jax.random.fold_in(keys["pruner"], t)
+        # One uniform per candidate, shared by the chains (common random numbers).
+        u = data.uniforms(jax.random.fold_in(keys["generator"], t), n, x.dtype)
+        chain_labels, weights, rates = [], [], []
+        for pi, verifier in enumerate(verifiers):
+            margin = x @ w_gen[pi]
+            if labels == "sample":
+                lab = jnp.where(u < jax.nn.sigmoid(margin), 1.0, -1.0).astype(x.dtype)
+            else:
+                lab = jnp.where(margin >= 0, 1.0, -1.0).astype(x.dtype)
+            correct = lab == y
+            keep = verifier.keep(prune_key, x, lab, correct=correct)
+            chain_labels.append(lab)
+            weights.append(keep.astype(x.dtype))
+            rates.append(measure(correct, keep))
+        res = fit(x, jnp.stack(chain_labels), jnp.stack(weights),
+                  jnp.full(len(prns), lam, x.dtype), loss=loss, tol=tol, max_iter=max_iter)
+        for pi, spec in enumerate(prns):
+            r = rates[pi]
+            rows.append({**base, "generation": t, "pruner": spec.kind, "pruner_index": pi,
+                         **spec.params(),
+                         "generator_accuracy": float(data.accuracy(w_gen[pi], mix)),
+                         "accuracy": float(data.accuracy(res.w[pi], mix)),
+                         "p": float(r[0]), "phi": float(r[1]), "psi": float(r[2]),
+                         "pstar": float(r[3]), "kept": float(r[4]),
+                         "converged": bool(res.converged[pi]),
+                         "iterations": int(res.iterations[pi])})
+        w_gen = [res.w[pi] for pi in range(len(prns))]
+    return rows
+
