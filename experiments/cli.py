@@ -15,6 +15,7 @@ COMMANDS = [
     ("theory", "experiments.commands.theory", "closed-form calculators and the theory report"),
     ("simulate", "experiments.commands.simulate", "Gaussian-mixture simulations of the pipeline"),
     ("sweep", "experiments.commands.sweep", "run a sweep file into a resumable results directory"),
+    ("figures", "experiments.commands.figures", "regenerate the figures from stored results"),
 ]
 
 

@@ -12,26 +12,23 @@ The curves are theory only (``theory.linear_verifier``); they are stored in
 figures/data/fig_breakdown_gap.json and recomputed (about two minutes) only when that file is
 missing or ``--recompute`` is given:
 
-    python figures/fig_breakdown_gap.py [--recompute]
+    python -m figures.fig_breakdown_gap [--recompute] [--out DIR]
 
-Writes figures/fig_breakdown_gap.png and .pdf.
+Writes figures/fig_breakdown_gap.png and .pdf (or into DIR). ``--quick`` changes nothing here:
+the figure is theory only and its stored curves are reused.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import tempfile
+import sys
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from theory import linear_verifier, pstar  # noqa: E402
+from figures import _common
+from simulate import store
+from theory import linear_verifier, pstar
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "fig_breakdown_gap.json"
@@ -72,16 +69,14 @@ def load_or_compute(recompute=False):
     if DATA.exists() and not recompute:
         return json.loads(DATA.read_text())
     data = compute()
-    DATA.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename: an interrupted run never leaves a half-written file.
-    fd, tmp = tempfile.mkstemp(dir=DATA.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, DATA)
+    store.write_atomic(DATA, json.dumps(data))
     return data
 
 
 def plot(data):
+    _common.use_style()
+    import matplotlib.pyplot as plt
+
     angles = np.array(data["angles"])
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(LAMS_A)))
@@ -117,17 +112,23 @@ def plot(data):
     ax_b.grid(alpha=0.3)
     fig.suptitle(f"Linear verifier, flip generator, ||mu|| = {data['mu_norm']}, tau = 0 "
                  "(missing p_break: no breakdown in [0, 1])", fontsize=10)
-    for ext in ("png", "pdf"):
-        fig.savefig(HERE / f"fig_breakdown_gap.{ext}", dpi=150)
-    plt.close(fig)
+    return fig
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def render(quick=False, out_dir=None, executor="local", scheduler=None, progress=True,
+           recompute=False):
+    fig = plot(load_or_compute(recompute))
+    return _common.save(fig, "fig_breakdown_gap", _common.out_dir_for(quick, out_dir))
+
+
+def main(argv=None) -> int:
+    parser = _common.arguments(__doc__.splitlines()[0])
     parser.add_argument("--recompute", action="store_true")
-    args = parser.parse_args()
-    plot(load_or_compute(args.recompute))
+    args = parser.parse_args(argv)
+    for path in render(args.quick, args.out, recompute=args.recompute):
+        print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

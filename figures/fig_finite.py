@@ -8,14 +8,14 @@ p* = 3/4). Logistic loss, lam = 1e-2, ||mu|| = 1.
 The simulations are stored in figures/data/fig_finite_sim.json and made (a few minutes on 2
 cores) only when that file is missing or ``--resimulate`` is given:
 
-    .venv/bin/python figures/fig_finite.py [--resimulate]
+    python -m figures.fig_finite [--resimulate] [--out DIR]
 
-Writes figures/fig_finite.png and figures/fig_finite.pdf.
+Writes figures/fig_finite.png and figures/fig_finite.pdf (or into DIR). ``--quick`` reuses the
+stored simulations (it never resimulates).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -27,13 +27,8 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from benchmarks._finite_simulation import simulate
-from theory import finite, label_only, pstar
+from figures import _common  # noqa: E402
+from theory import finite, label_only, pstar  # noqa: E402
 
 DATA = HERE / "data" / "fig_finite_sim.json"
 ALPHAS = (1.0, 4.0, 16.0, 64.0)
@@ -43,6 +38,8 @@ MU_NORM, LAM, LOSS, D, DRAWS, ROOT_SEED = 1.0, 1e-2, "logistic", 400, 8, 7
 
 
 def make_simulations():
+    from benchmarks._finite_simulation import simulate  # a simulator independent of simulate/
+
     records = []
     index = 0
     for phi, psi in VERIFIERS:
@@ -64,18 +61,19 @@ def make_simulations():
                "root_seed": ROOT_SEED,
                "key_derivation": "fold_in(fold_in(PRNGKey(root_seed), index), draw)",
                "records": records}
-    DATA.parent.mkdir(parents=True, exist_ok=True)
-    DATA.write_text(json.dumps(payload, indent=1))
+    from simulate import store
+
+    store.write_atomic(DATA, json.dumps(payload, indent=1))
     return payload
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resimulate", action="store_true")
-    args = parser.parse_args(argv)
-    data = make_simulations() if args.resimulate or not DATA.exists() else json.loads(
+def render(quick=False, out_dir=None, executor="local", scheduler=None, progress=True,
+           resimulate=False):
+    data = make_simulations() if resimulate or not DATA.exists() else json.loads(
         DATA.read_text())
     sims = data["records"]
+    _common.use_style()
+    import matplotlib.pyplot as plt
 
     p_grid = np.linspace(0.0, 1.0, 401)
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(ALPHAS)))
@@ -104,9 +102,15 @@ def main(argv=None):
                  f"{MU_NORM:g}; points: simulation at d = {D} ({data['draws']} draws, +- 2 se)",
                  fontsize=10)
     fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(HERE / f"fig_finite.{ext}", dpi=150)
-    print(f"wrote {HERE / 'fig_finite.png'} and .pdf")
+    return _common.save(fig, "fig_finite", _common.out_dir_for(quick, out_dir))
+
+
+def main(argv=None) -> int:
+    parser = _common.arguments(__doc__.splitlines()[0])
+    parser.add_argument("--resimulate", action="store_true")
+    args = parser.parse_args(argv)
+    for path in render(args.quick, args.out, resimulate=args.resimulate):
+        print(f"wrote {path}")
     return 0
 
 

@@ -1,0 +1,104 @@
+"""Shared by the figure scripts: the style, atomic saving, and stored sweep results.
+
+Full grids store their results in ``figures/data/<sweep name>/`` (committed) and write the
+figures beside this file; ``--quick`` grids (``figures/sweeps/<name>-quick.toml``) store and
+write under ``results/quick/`` so the committed figures are never overwritten by a quick run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+STYLE = HERE / "beyond_collapse.mplstyle"
+SWEEPS = HERE / "sweeps"
+DATA = HERE / "data"
+QUICK_OUT = Path("results") / "quick"
+
+
+def use_style() -> None:
+    """Apply the package's matplotlib style."""
+    plt.style.use(str(STYLE))
+
+
+def out_dir_for(quick: bool, out_dir=None) -> Path:
+    """Where a figure is written: ``out_dir`` if given, else figures/ (full) or results/quick."""
+    if out_dir is not None:
+        return Path(out_dir)
+    return QUICK_OUT if quick else HERE
+
+
+def data_dir_for(quick: bool, out_dir=None) -> Path:
+    """Where sweep results are stored: figures/data (full grids) or <out>/data (quick)."""
+    if not quick and out_dir is None:
+        return DATA
+    return out_dir_for(quick, out_dir) / "data"
+
+
+def save(fig, stem: str, out_dir) -> list[Path]:
+    """Write ``stem``.png and ``stem``.pdf into ``out_dir`` atomically; returns the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "pdf"):
+        target = out_dir / f"{stem}.{ext}"
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".{ext}", dir=out_dir)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format=ext)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        paths.append(target)
+    plt.close(fig)
+    return paths
+
+
+def sweep_results(name: str, *, quick: bool = False, out_dir=None, executor: str = "local",
+                  scheduler=None, progress: bool = True):
+    """The table of ``figures/sweeps/<name>[-quick].toml``, run (or resumed) if not stored."""
+    from simulate import sweep
+
+    spec = sweep.load(SWEEPS / f"{name}{'-quick' if quick else ''}.toml")
+    store = data_dir_for(quick, out_dir) / spec.name
+    if (store / "results.csv").exists():
+        return sweep.load_results(store)
+    return sweep.run(spec, store, executor=executor, scheduler=scheduler, progress=progress)
+
+
+def mean_se(values) -> tuple[float, float]:
+    """Mean and standard error (NaN-free values; se = 0 for one value)."""
+    v = np.asarray([x for x in values if x == x], float)
+    if v.size == 0:
+        return float("nan"), float("nan")
+    se = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
+    return float(v.mean()), float(se)
+
+
+def group(table, keys, value="accuracy"):
+    """{key tuple: (mean, se, rows)} of ``value`` over the seeds of each group."""
+    groups: dict = {}
+    for row in table.rows:
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    return {k: (*mean_se(r[value] for r in rows), rows) for k, rows in groups.items()}
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The command line every figure script shares."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="reduced grid, into results/quick")
+    parser.add_argument("--out", help="output directory for the figure (and quick data)")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local")
+    parser.add_argument("--scheduler", help="Dask scheduler address")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
