@@ -16,6 +16,7 @@ COMMANDS = [
     ("simulate", "experiments.commands.simulate", "Gaussian-mixture simulations of the pipeline"),
     ("sweep", "experiments.commands.sweep", "run a sweep file into a resumable results directory"),
     ("figures", "experiments.commands.figures", "regenerate the figures from stored results"),
+    ("eigen", "experiments.commands.eigen", "the eigenvalue experiment: generate, verify, retrain"),
 ]
 
 

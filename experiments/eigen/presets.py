@@ -1,0 +1,85 @@
+"""Presets of the eigenvalue experiment: ``quick`` (the tests), ``cpu`` (2 cores, under an
+hour), ``paper`` (the paper's scale, for a GPU). Any field can be overridden."""
+
+from __future__ import annotations
+
+import copy
+
+from . import verifiers
+
+__all__ = ["PRESETS", "preset", "validate"]
+
+_VERIFIERS = ["none", "random:rate=0.5", "oracle", "best_of_beam", "flip:r=0.1", "flip:r=0.2",
+              "flip:r=0.3", "flip:r=0.4", "model:rate=0.5", "self:rate=0.5"]
+
+PRESETS = {
+    "quick": {
+        # Tiny and loose (tol 0.5): the whole pipeline in seconds, not a result.
+        "d": 2, "encoding": "P1000", "root_seed": 0, "n_real": 100, "n_synth": 200,
+        "sizes": [100, 200], "n_test": 50, "beam": 2, "tol": 0.5, "audit": 100,
+        "model": {"d_model": 32, "n_heads": 2, "enc_layers": 1, "dec_layers": 1},
+        "generator_train": {"steps": 250, "batch_size": 32, "lr": 3e-3, "warmup": 20},
+        "retrain": {"steps": 20, "batch_size": 32, "lr": 3e-3, "warmup": 5},
+        "verifiers": ["none", "oracle", "best_of_beam", "flip:r=0.3", "model:rate=0.5"],
+    },
+    "cpu": {
+        # 2 x 2 matrices in P10 (digit tokens learn fastest on a CPU): a generator at roughly
+        # 30-50 % within 5 %, synthesized pools of 2x and 8x its real data.
+        "d": 2, "encoding": "P10", "root_seed": 0, "n_real": 2000, "n_synth": 16000,
+        "sizes": [4000, 16000], "n_test": 1000, "beam": 4, "tol": 0.05, "audit": 200,
+        "model": {"d_model": 64, "n_heads": 4, "enc_layers": 2, "dec_layers": 1},
+        "generator_train": {"steps": 2000, "batch_size": 64, "lr": 2e-3, "warmup": 100},
+        "retrain": {"steps": 1500, "batch_size": 64, "lr": 2e-3, "warmup": 100},
+        "verifiers": _VERIFIERS,
+    },
+    "paper": {
+        "d": 5, "encoding": "P1000", "root_seed": 0, "n_real": 200_000,
+        "n_synth": 10_000_000, "sizes": [200_000, 1_000_000, 4_000_000, 10_000_000],
+        "n_test": 10_000, "beam": 8, "tol": 0.05, "audit": 200,
+        "model": {"d_model": 512, "n_heads": 8, "enc_layers": 6, "dec_layers": 1},
+        "generator_train": {"steps": 300_000, "batch_size": 64, "lr": 1e-4, "warmup": 10_000,
+                            "schedule": "inverse_sqrt", "checkpoint_every": 5000},
+        "retrain": {"steps": 300_000, "batch_size": 64, "lr": 1e-4, "warmup": 10_000,
+                    "schedule": "inverse_sqrt", "checkpoint_every": 5000},
+        "verifiers": _VERIFIERS,
+        "decode_batch": 1024,
+    },
+}
+
+_KEYS = {"d", "encoding", "root_seed", "n_real", "n_synth", "sizes", "n_test", "beam", "tol",
+         "audit", "model", "generator_train", "retrain", "verifiers", "decode_batch"}
+
+
+def preset(name: str, **overrides) -> dict:
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {tuple(PRESETS)}; got {name!r}")
+    return validate({**copy.deepcopy(PRESETS[name]), **overrides})
+
+
+def _positive_int(cfg, key):
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{key} must be a positive integer; got {v!r}")
+
+
+def validate(cfg: dict) -> dict:
+    """Check a configuration, naming the bad key; returns it unchanged."""
+    unknown = sorted(set(cfg) - _KEYS)
+    if unknown:
+        raise ValueError(f"unknown configuration key {unknown[0]!r}")
+    missing = sorted(_KEYS - {"decode_batch"} - set(cfg))
+    if missing:
+        raise ValueError(f"missing configuration key {missing[0]!r}")
+    for key in ("d", "n_real", "n_synth", "n_test", "beam", "audit"):
+        _positive_int(cfg, key)
+    if not 0 < cfg["tol"] < 1:
+        raise ValueError(f"tol must be in (0, 1); got {cfg['tol']!r}")
+    sizes = cfg["sizes"]
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or not
+                        1 <= s <= cfg["n_synth"] for s in sizes):
+        raise ValueError(f"sizes must be integers in [1, n_synth]; got {sizes!r}")
+    if not cfg["verifiers"]:
+        raise ValueError("verifiers must name at least one verifier")
+    for spec in cfg["verifiers"]:
+        verifiers.check_spec(spec)
+    return cfg
