@@ -17,6 +17,8 @@ COMMANDS = [
     ("sweep", "experiments.commands.sweep", "run a sweep file into a resumable results directory"),
     ("figures", "experiments.commands.figures", "regenerate the figures from stored results"),
     ("eigen", "experiments.commands.eigen", "the eigenvalue experiment: generate, verify, retrain"),
+    ("summarize", "experiments.commands.summarize",
+     "the summarization pipeline: candidates, verifiers, ROUGE, p*"),
 ]
 
 

@@ -11,6 +11,7 @@ optional label smoothing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from pathlib import Path
 from typing import NamedTuple
@@ -83,9 +84,20 @@ def learning_rate(cfg: TrainConfig):
     return optax.join_schedules([warm, after], [cfg.warmup])
 
 
+@functools.lru_cache(maxsize=64)
 def optimizer(cfg: TrainConfig):
+    """AdamW behind global-norm clipping. Cached per configuration, so that the jitted step,
+    which takes the optimizer as a static argument, compiles once for all runs alike."""
     return optax.chain(optax.clip_by_global_norm(cfg.clip_norm),
                        optax.adamw(learning_rate(cfg), weight_decay=cfg.weight_decay))
+
+
+@functools.partial(eqx.filter_jit, donate="none")
+def _train_step(model, opt_state, src, tgt, dropout_key, opt, smoothing):
+    """One update on a batch (B, Ls), (B, Lt): shapes do not depend on the data set size."""
+    loss, grads = eqx.filter_value_and_grad(_loss)(model, src, tgt, dropout_key, smoothing)
+    updates, opt_state = opt.update(grads, opt_state, eqx.filter(model, eqx.is_array))
+    return eqx.apply_updates(model, updates), opt_state, loss
 
 
 def check_tokens(name, x, max_len, vocab):
@@ -129,6 +141,9 @@ def batch_indices(data_key, step, probs, batch_size):
     probabilities (weights / sum of weights) from fold_in(data_key, step)."""
     return jax.random.choice(jax.random.fold_in(data_key, step), probs.shape[0], (batch_size,),
                              p=probs)
+
+
+_indices = jax.jit(batch_indices, static_argnums=3)
 
 
 def _digest(*arrays) -> str:
@@ -188,14 +203,11 @@ def train(model_config: ModelConfig, train_config: TrainConfig, src, tgt, *, key
     src_d, tgt_d, probs_d = jnp.asarray(src), jnp.asarray(tgt), jnp.asarray(probs)
     use_dropout = model_config.dropout > 0
 
-    @eqx.filter_jit
     def step_fn(model, opt_state, step):
-        idx = batch_indices(data_key, step, probs_d, cfg.batch_size)
+        idx = _indices(data_key, step, probs_d, cfg.batch_size)
         k = jax.random.fold_in(dropout_key, step) if use_dropout else None
-        loss, grads = eqx.filter_value_and_grad(_loss)(model, src_d[idx], tgt_d[idx], k,
-                                                       cfg.label_smoothing)
-        updates, opt_state = opt.update(grads, opt_state, eqx.filter(model, eqx.is_array))
-        return eqx.apply_updates(model, updates), opt_state, loss
+        return _train_step(model, opt_state, src_d[idx], tgt_d[idx], k, opt,
+                           float(cfg.label_smoothing))
 
     def save(step):
         if ckpt is not None:

@@ -1,0 +1,222 @@
+"""Generate -> verify -> fine-tune on summarization (EXPERIMENTS.md, "Summarization").
+
+1. A corpus of ``n_articles`` articles (``corpus.make_corpus``, or XLSUM files through
+   ``records.read_xlsum``), split into train / held-out test; a fraction ``real_fraction`` of the
+   train pairs (12.5 % in the literature) is the generator's real data.
+2. ``generator``: a summarizer trained on those real pairs; ``other``: a second model (the
+   "other model" verifier), trained on ``other_fraction`` of the pairs, a stronger summarizer.
+3. ``candidates``: ``k`` sampled summaries per remaining train article, with the generator's
+   length-normalised log-likelihoods; stored as a candidate file.
+4. Verifiers (oracle ROUGE-1, random, self, other model, an external judge) score every
+   candidate; selection is best-of-k per article; p* of each under the three rules of
+   ``pstar.py`` (estimated with intervals by ``theory.estimate_pstar``).
+5. A fresh model is trained on the selected pairs of the first ``size`` articles, for each
+   size in ``sizes``, and scored by ROUGE-1/2/L (greedy decoding) on the test articles, beside
+   the generator. Which rule's p* ranks the verifiers' final ROUGE-1 best is reported
+   (Spearman correlations).
+
+Stages are stored under ``out/stages/`` keyed by a hash of their inputs and skipped on rerun;
+trainings resume from checkpoints. Results: ``results.csv``, ``summary.json``, ``run.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from simulate import store
+
+from . import corpus, pstar, records, rouge, verifiers
+from .backends import JaxBackend
+from .tokenizer import WordTokenizer
+
+__all__ = ["run", "load_results", "keyword_judge"]
+
+STREAMS = {"corpus": 0, "generator": 1, "other": 2, "candidates": 3, "random": 4,
+           "retrain": 5, "test": 6}
+
+
+def _hash(obj) -> str:
+    return hashlib.sha256(store.canonical_json(obj).encode()).hexdigest()[:16]
+
+
+def keyword_judge(article_text: str, candidate: str) -> float:
+    """An external judge for the demonstration: the fraction of the candidate's words that occur
+    in the article (a faithfulness heuristic, blind to what matters in the article)."""
+    words = candidate.split()
+    if not words:
+        return 0.0
+    vocab = set(article_text.split())
+    return sum(w in vocab for w in words) / len(words)
+
+
+class _Run:
+    def __init__(self, cfg, out, progress):
+        self.cfg, self.out, self.progress = cfg, Path(out), progress
+        self.root = jax.random.key(cfg["root_seed"])
+        self.stages = self.out / "stages"
+        self.stages.mkdir(parents=True, exist_ok=True)
+
+    def key(self, stream, *more):
+        k = jax.random.fold_in(self.root, STREAMS[stream])
+        for m in more:
+            k = jax.random.fold_in(k, m)
+        return k
+
+    def log(self, msg):
+        if self.progress:
+            print(f"[summarize] {msg}", file=sys.stderr, flush=True)
+
+    def backend(self, tok):
+        c = self.cfg
+        return JaxBackend(tok, c["max_src_len"], c["max_tgt_len"], c["model"])
+
+    def trained(self, name, tok, texts, summaries, key, weights=None):
+        ident = {"cfg": self.cfg["model"], "train": self.cfg["train"],
+                 "data": hashlib.sha256("\x00".join(texts + summaries).encode()).hexdigest(),
+                 "key": np.asarray(jax.random.key_data(key)).tolist(), "words": tok.words}
+        path = self.stages / f"{name}-{_hash(ident)}.eqx"
+        if Path(f"{path}.json").exists():
+            return JaxBackend.load(path)
+        self.log(f"training {name} on {len(texts)} pairs")
+        b = self.backend(tok).train(texts, summaries, key=key, train_config=self.cfg["train"],
+                                    weights=weights, checkpoint_dir=Path(f"{path}.ckpt"),
+                                    progress=self.progress)
+        b.save(path)
+        return b
+
+    def evaluate(self, backend, test):
+        preds = backend.greedy([a.text for a in test])
+        s = rouge.scores(preds, [a.summary for a in test])
+        return {k: float(v.mean()) for k, v in s.items()}
+
+    def run(self):
+        c = self.cfg
+        if c.get("xlsum_train"):
+            arts = records.read_xlsum(c["xlsum_train"])
+            test = records.read_xlsum(c["xlsum_test"])
+        else:
+            arts = corpus.make_corpus(self.key("corpus"), c["n_articles"])
+            test = corpus.make_corpus(self.key("test"), c["n_test"])
+        n_real = max(1, int(round(c["real_fraction"] * len(arts))))
+        real, pool = arts[:n_real], arts[n_real:]
+        tok = WordTokenizer.fit([a.text for a in arts] + [a.summary for a in arts])
+        gen = self.trained("generator", tok, [a.text for a in real], [a.summary for a in real],
+                           self.key("generator"))
+        n_other = max(1, int(round(c["other_fraction"] * len(arts))))
+        other = self.trained("other", tok, [a.text for a in arts[:n_other]],
+                             [a.summary for a in arts[:n_other]], self.key("other"))
+        gen_eval = self.evaluate(gen, test)
+        other_eval = self.evaluate(other, test)
+        self.log(f"generator {gen_eval}; other model {other_eval}")
+
+        cands, gen_scores = self.candidates(gen, pool)
+        rouge1 = verifiers.Oracle().scores(pool, cands)
+        named = [("oracle", verifiers.Oracle()),
+                 ("random", verifiers.Random(self.key("random"))),
+                 ("self", verifiers.Self()),
+                 ("other_model", verifiers.Likelihood(other, "other_model")),
+                 ("judge", verifiers.Judge(keyword_judge, "judge"))]
+        rows = [{"model": "generator", "verifier": "", "size": n_real, **gen_eval},
+                {"model": "other_model", "verifier": "", "size": n_other, **other_eval}]
+        for vi, (name, ver) in enumerate(named):
+            scores = rouge1 if name == "oracle" else ver.scores(pool, cands,
+                                                               generator_scores=gen_scores)
+            kept = verifiers.best_of_k(scores)
+            chosen = np.argmax(kept, axis=1)
+            rates = {}
+            for rule in pstar.RULES:
+                est = pstar.estimate(rule, rouge1, scores, kept, threshold=c["threshold"])
+                rates.update({f"pstar_{rule}": est.pstar, f"pstar_{rule}_low":
+                              est.pstar_interval[0], f"pstar_{rule}_high": est.pstar_interval[1]})
+            selected_rouge = float(rouge1[np.arange(len(pool)), chosen].mean())
+            for size in c["sizes"]:
+                texts = [pool[i].text for i in range(size)]
+                summaries = [cands[i][chosen[i]] for i in range(size)]
+                model = self.trained(f"retrain-{name}-s{size}", tok, texts, summaries,
+                                     self.key("retrain", vi, size))
+                rows.append({"model": "synthetic", "verifier": name, "size": size, **rates,
+                             "selected_rouge1": selected_rouge, **self.evaluate(model, test)})
+                self.log(f"{name} size {size}: rouge1 {rows[-1]['rouge1']:.3f}")
+        return rows
+
+    def candidates(self, gen, pool):
+        c = self.cfg
+        ident = {"pool": hashlib.sha256("\x00".join(a.text for a in pool).encode()).hexdigest(),
+                 "k": c["k"], "temperature": c["temperature"], "seed": c["root_seed"],
+                 "gen": _hash([float(np.sum(x)) for x in jax.tree_util.tree_leaves(gen.model)])}
+        path = self.stages / f"candidates-{_hash(ident)}.jsonl"
+        if not path.exists():
+            self.log(f"sampling {c['k']} candidates for {len(pool)} articles")
+            texts, scores = gen.generate([a.text for a in pool], c["k"],
+                                         key=self.key("candidates"),
+                                         temperature=c["temperature"])
+            records.write_candidates(path, [records.Candidate(a.id, t, float(s))
+                                            for a, ts, ss in zip(pool, texts, scores)
+                                            for t, s in zip(ts, ss)])
+        stored = records.read_candidates(path)
+        k = c["k"]
+        if len(stored) != k * len(pool):
+            raise ValueError(f"{path}: expected {k * len(pool)} candidates, found {len(stored)}")
+        cands = [[stored[i * k + j].text for j in range(k)] for i in range(len(pool))]
+        scores = np.array([[stored[i * k + j].score for j in range(k)]
+                           for i in range(len(pool))])
+        return cands, scores
+
+
+def run(config: dict, out, *, progress=True) -> list[dict]:
+    """Run (or resume) the pipeline of ``config`` (see ``presets``) into ``out``."""
+    from .presets import validate
+
+    config = validate(config)
+    out = Path(out)
+    meta = out / "run.json"
+    if meta.exists():
+        if store.read_json(meta).get("config") != config:
+            raise ValueError(f"{out} holds another summarization run; choose another --out")
+    else:
+        store.write_json(meta, {"config": config, "root_seed": config["root_seed"]})
+    t0 = time.perf_counter()
+    with jax.enable_x64(False):
+        rows = _Run(config, out, progress).run()
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    store.write_csv(out / "results.csv", columns, rows)
+    store.write_json(out / "summary.json", {**summarize(rows),
+                                            "seconds": round(time.perf_counter() - t0, 1)})
+    return rows
+
+
+def summarize(rows) -> dict:
+    from experiments.eigen.pipeline import spearman
+
+    gen = next(r for r in rows if r["model"] == "generator")
+    synth = [r for r in rows if r["model"] == "synthetic"]
+    largest = max(r["size"] for r in synth)
+    final = {r["verifier"]: r for r in synth if r["size"] == largest}
+    names = sorted(final)
+    by_rule = {rule: spearman([final[v][f"pstar_{rule}"] for v in names],
+                              [final[v]["rouge1"] for v in names]) for rule in pstar.RULES}
+    finite = {r: v for r, v in by_rule.items() if np.isfinite(v)}
+    return {
+        "generator_rouge1": gen["rouge1"],
+        "final_rouge1": {v: final[v]["rouge1"] for v in names},
+        "random_below_generator": final.get("random", {}).get("rouge1", np.inf) < gen["rouge1"],
+        "oracle_above_generator": final.get("oracle", {}).get("rouge1", -np.inf) > gen["rouge1"],
+        "spearman_pstar_rouge1": by_rule,
+        "best_rule": max(finite, key=finite.get) if finite else None,
+    }
+
+
+def load_results(out):
+    out = Path(out)
+    if not (out / "results.csv").exists():
+        raise ValueError(f"{out} holds no finished summarization run (no results.csv)")
+    _, rows = store.read_csv(out / "results.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    return rows, summary
