@@ -102,3 +102,11 @@ def arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", help="Dask scheduler address")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def script_main(render, description: str, argv=None) -> int:
+    """``main`` of a figure script: parse the shared command line, render, list the files."""
+    args = arguments(description).parse_args(argv)
+    for path in render(args.quick, args.out, args.executor, args.scheduler, not args.quiet):
+        print(f"wrote {path}")
+    return 0

@@ -84,10 +84,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
 
 
 def main(argv=None) -> int:
-    args = _common.arguments(__doc__.splitlines()[0]).parse_args(argv)
-    for path in render(args.quick, args.out, args.executor, args.scheduler, not args.quiet):
-        print(f"wrote {path}")
-    return 0
+    return _common.script_main(render, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import numpy as np
 
 import theory
 from experiments import seq2seq
+from experiments._stages import StagedRun, stage_hash
 from simulate import store
 from simulate.pruners import measure
 
@@ -46,34 +46,18 @@ STREAMS = {"real": 0, "synth": 1, "test": 2, "generator": 3, "scorer": 4, "verif
            "retrain": 6, "audit": 7, "real_ref": 8}
 
 
-def _hash(obj) -> str:
-    return hashlib.sha256(store.canonical_json(obj).encode()).hexdigest()[:16]
+class _Run(StagedRun):
+    name = "eigen"
+    streams = STREAMS
 
-
-class _Run:
     def __init__(self, config: dict, out: Path, progress: bool):
-        self.cfg = config
-        self.out = out
-        self.progress = progress
-        self.root = jax.random.key(config["root_seed"])
+        super().__init__(config, out, progress)
         self.tok = Tokenizer(config["encoding"], max_dim=config["d"])
         d = config["d"]
         self.model_config = seq2seq.ModelConfig(
             src_vocab_size=self.tok.vocab_size, tgt_vocab_size=self.tok.vocab_size,
             max_src_len=self.tok.matrix_length(d), max_tgt_len=self.tok.vector_length(d),
             **config["model"])
-        self.stages = out / "stages"
-        self.stages.mkdir(parents=True, exist_ok=True)
-
-    def key(self, stream, *more):
-        k = jax.random.fold_in(self.root, STREAMS[stream])
-        for m in more:
-            k = jax.random.fold_in(k, m)
-        return k
-
-    def log(self, msg):
-        if self.progress:
-            print(f"[eigen] {msg}", file=sys.stderr, flush=True)
 
     # --- data -----------------------------------------------------------------------------
 
@@ -95,14 +79,14 @@ class _Run:
         ident = {"model": self.model_config.to_dict(), "train": tc.to_dict(),
                  "data": hashlib.sha256(src.tobytes() + tgt.tobytes()).hexdigest()[:16],
                  "key": np.asarray(jax.random.key_data(key)).tolist()}
-        path = self.stages / f"{name}-{_hash(ident)}.eqx"
+        path = self.stages / f"{name}-{stage_hash(ident)}.eqx"
         if Path(f"{path}.json").exists():
             model, _, _ = seq2seq.load_checkpoint(path)
             return model
         self.log(f"training {name} on {len(src)} pairs ({tc.steps} steps)")
         t0 = time.perf_counter()
         res = seq2seq.train(self.model_config, tc, src, tgt, key=key, weights=weights,
-                            checkpoint_dir=self.stages / f"{name}-{_hash(ident)}.ckpt",
+                            checkpoint_dir=self.stages / f"{name}-{stage_hash(ident)}.ckpt",
                             progress=self.progress)
         seq2seq.save_checkpoint(path, res.model, self.model_config,
                                 {"final_loss": float(np.nanmean(res.losses[-50:])),
@@ -189,11 +173,11 @@ class _Run:
         cfg = self.cfg
         synth_m, synth_e = self.dataset("synth", cfg["n_synth"])
         synth_src, _ = self.encode(synth_m, synth_e)
-        ident = {"generator": _hash(jax.tree_util.tree_map(
+        ident = {"generator": stage_hash(jax.tree_util.tree_map(
             lambda x: float(jnp.sum(x)), jax.tree_util.tree_leaves(generator))),
             "n_synth": cfg["n_synth"], "beam": cfg["beam"], "seed": cfg["root_seed"],
             "d": cfg["d"], "encoding": cfg["encoding"]}
-        path = self.stages / f"candidates-{_hash(ident)}.npz"
+        path = self.stages / f"candidates-{stage_hash(ident)}.npz"
         if not path.exists():
             self.log(f"beam search ({cfg['beam']}) on {cfg['n_synth']} matrices")
             beams = seq2seq.beam_search(generator, synth_src, beam_size=cfg["beam"],

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from experiments._stages import StagedRun, stage_hash
 from simulate import store
 
 from . import corpus, pstar, records, rouge, verifiers
@@ -42,10 +42,6 @@ STREAMS = {"corpus": 0, "generator": 1, "other": 2, "candidates": 3, "random": 4
            "retrain": 5, "test": 6}
 
 
-def _hash(obj) -> str:
-    return hashlib.sha256(store.canonical_json(obj).encode()).hexdigest()[:16]
-
-
 def keyword_judge(article_text: str, candidate: str) -> float:
     """An external judge for the demonstration: the fraction of the candidate's words that occur
     in the article (a faithfulness heuristic, blind to what matters in the article)."""
@@ -56,22 +52,9 @@ def keyword_judge(article_text: str, candidate: str) -> float:
     return sum(w in vocab for w in words) / len(words)
 
 
-class _Run:
-    def __init__(self, cfg, out, progress):
-        self.cfg, self.out, self.progress = cfg, Path(out), progress
-        self.root = jax.random.key(cfg["root_seed"])
-        self.stages = self.out / "stages"
-        self.stages.mkdir(parents=True, exist_ok=True)
-
-    def key(self, stream, *more):
-        k = jax.random.fold_in(self.root, STREAMS[stream])
-        for m in more:
-            k = jax.random.fold_in(k, m)
-        return k
-
-    def log(self, msg):
-        if self.progress:
-            print(f"[summarize] {msg}", file=sys.stderr, flush=True)
+class _Run(StagedRun):
+    name = "summarize"
+    streams = STREAMS
 
     def backend(self, tok):
         c = self.cfg
@@ -81,7 +64,7 @@ class _Run:
         ident = {"cfg": self.cfg["model"], "train": self.cfg["train"],
                  "data": hashlib.sha256("\x00".join(texts + summaries).encode()).hexdigest(),
                  "key": np.asarray(jax.random.key_data(key)).tolist(), "words": tok.words}
-        path = self.stages / f"{name}-{_hash(ident)}.eqx"
+        path = self.stages / f"{name}-{stage_hash(ident)}.eqx"
         if Path(f"{path}.json").exists():
             return JaxBackend.load(path)
         self.log(f"training {name} on {len(texts)} pairs")
@@ -150,8 +133,9 @@ class _Run:
         c = self.cfg
         ident = {"pool": hashlib.sha256("\x00".join(a.text for a in pool).encode()).hexdigest(),
                  "k": c["k"], "temperature": c["temperature"], "seed": c["root_seed"],
-                 "gen": _hash([float(np.sum(x)) for x in jax.tree_util.tree_leaves(gen.model)])}
-        path = self.stages / f"candidates-{_hash(ident)}.jsonl"
+                 "gen": stage_hash([float(np.sum(x))
+                                    for x in jax.tree_util.tree_leaves(gen.model)])}
+        path = self.stages / f"candidates-{stage_hash(ident)}.jsonl"
         if not path.exists():
             self.log(f"sampling {c['k']} candidates for {len(pool)} articles")
             texts, scores = gen.generate([a.text for a in pool], c["k"],
