@@ -25,10 +25,16 @@ FIGURES = [
     ("breakdown_gap", "figures.fig_breakdown_gap"),
     ("finite", "figures.fig_finite"),
 ]
+# Figures of the experiments: drawn from their stored cpu-preset results when those exist
+# (``beyond-collapse eigen --preset cpu`` / ``summarize --preset cpu`` make them).
+EXPERIMENT_FIGURES = [
+    ("eigen", "figures.fig_eigen", "eigen-cpu"),
+    ("summarize", "figures.fig_summarize", "summarize-cpu"),
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    names = [name for name, _ in FIGURES]
+    names = [name for name, _ in FIGURES] + [name for name, _, _ in EXPERIMENT_FIGURES]
     parser.add_argument("--quick", action="store_true",
                         help="reduced grids, results and figures in results/quick/")
     parser.add_argument("--only", nargs="+", choices=names, metavar="NAME",
@@ -43,7 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args) -> int:
     if args.scheduler is not None and args.executor != "dask":
         raise ValueError("--scheduler needs --executor dask")
+    from figures import _common
+
     chosen = [(n, m) for n, m in FIGURES if not args.only or n in args.only]
+    for name, module, data in EXPERIMENT_FIGURES:
+        if args.only and name not in args.only:
+            continue
+        if (_common.DATA / data / "results.csv").exists():
+            chosen.append((name, module))
+        else:
+            print(f"{name}: skipped (no stored results in figures/data/{data}; run "
+                  f"'beyond-collapse {name} --preset cpu' first)")
     start = time.perf_counter()
     for name, module_name in chosen:
         t0 = time.perf_counter()
