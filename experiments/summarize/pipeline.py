@@ -2,7 +2,8 @@
 
 1. A corpus of ``n_articles`` articles (``corpus.make_corpus``, or XLSUM files through
    ``records.read_xlsum``), split into train / held-out test; a fraction ``real_fraction`` of the
-   train pairs (12.5 % in the literature) is the generator's real data.
+   train pairs (12.5 % in the literature) is the generator's real data. With
+   ``title_in_source`` every model reads ``title: <title> . <text>`` (XLSUM records carry titles).
 2. ``generator``: a summarizer trained on those real pairs; ``other``: a second model (the
    "other model" verifier), trained on ``other_fraction`` of the pairs, a stronger summarizer.
 3. ``candidates``: ``k`` sampled summaries per remaining train article, with the generator's
@@ -36,7 +37,7 @@ from . import corpus, pstar, records, rouge, verifiers
 from .backends import JaxBackend
 from .tokenizer import WordTokenizer
 
-__all__ = ["run", "load_results", "keyword_judge"]
+__all__ = ["run", "load_results", "keyword_judge", "with_title"]
 
 STREAMS = {"corpus": 0, "generator": 1, "other": 2, "candidates": 3, "random": 4,
            "retrain": 5, "test": 6}
@@ -50,6 +51,11 @@ def keyword_judge(article_text: str, candidate: str) -> float:
         return 0.0
     vocab = set(article_text.split())
     return sum(w in vocab for w in words) / len(words)
+
+
+def with_title(articles):
+    """Articles whose text starts with ``title: <title> .`` (the model reads it as a prompt)."""
+    return [a._replace(text=f"title: {a.title} . {a.text}") for a in articles]
 
 
 class _Run(StagedRun):
@@ -85,8 +91,12 @@ class _Run(StagedRun):
             arts = records.read_xlsum(c["xlsum_train"])
             test = records.read_xlsum(c["xlsum_test"])
         else:
-            arts = corpus.make_corpus(self.key("corpus"), c["n_articles"])
-            test = corpus.make_corpus(self.key("test"), c["n_test"])
+            arts = corpus.make_corpus(self.key("corpus"), c["n_articles"],
+                                      distractors=c["distractors"])
+            test = corpus.make_corpus(self.key("test"), c["n_test"],
+                                      distractors=c["distractors"])
+        if c["title_in_source"]:
+            arts, test = with_title(arts), with_title(test)
         n_real = max(1, int(round(c["real_fraction"] * len(arts))))
         real, pool = arts[:n_real], arts[n_real:]
         tok = WordTokenizer.fit([a.text for a in arts] + [a.summary for a in arts])

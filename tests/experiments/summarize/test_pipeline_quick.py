@@ -37,9 +37,10 @@ def test_pstar_recomputed_from_the_candidate_file(quick_run):
     import jax
 
     arts = corpus.make_corpus(jax.random.fold_in(jax.random.key(config["root_seed"]), 0),
-                              config["n_articles"])
+                              config["n_articles"], distractors=config["distractors"])
     n_real = round(config["real_fraction"] * config["n_articles"])
-    pool = {a.id: a for a in arts[n_real:]}
+    pool = {a.id: a for a in pipeline.with_title(arts[n_real:])}
+    assert all(c.article_id in pool for c in cands)
     k = config["k"]
     r1 = rouge.scores([c.text for c in cands], [pool[c.article_id].summary for c in cands])
     r1 = r1["rouge1"].reshape(-1, k)
@@ -74,4 +75,17 @@ def test_cli_and_bad_config(quick_run, capsys):
         presets.preset("quick", sizes=[10_000])
     with pytest.raises(ValueError, match="xlsum_test"):
         presets.preset("quick", xlsum_train="a.jsonl")
+    with pytest.raises(ValueError, match="distractors"):
+        presets.preset("quick", distractors=-1)
+    with pytest.raises(ValueError, match="title_in_source"):
+        presets.preset("quick", title_in_source="yes")
     assert np.isfinite(quick_run[2][0]["rouge1"])
+
+
+def test_with_title_prefixes_the_source_only():
+    import jax
+
+    (a,) = corpus.make_corpus(jax.random.key(3), 1, distractors=0)
+    (b,) = pipeline.with_title([a])
+    assert b.text == f"title: {a.title} . {a.text}"
+    assert (b.id, b.title, b.summary, b.url) == (a.id, a.title, a.summary, a.url)
