@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from . import _args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from experiments.eigen.presets import PRESETS
@@ -22,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="results directory (default results/eigen-<preset>; "
                         "figures/data/eigen-cpu for the cpu preset)")
     parser.add_argument("--seed", type=int, help="override the preset's root seed")
+    parser.add_argument("--set", dest="settings", action="append", type=_args.setting,
+                        default=[], metavar="KEY=VALUE",
+                        help="override a preset value, dotted for nested ones (repeatable): "
+                        "--set retrain.steps=6000 --set 'sizes=[5000, 20000]'")
     parser.add_argument("--figure", action="store_true", help="draw the figure afterwards")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -30,7 +36,8 @@ def main(args) -> int:
     from experiments.eigen import pipeline, presets
 
     overrides = {} if args.seed is None else {"root_seed": args.seed}
-    config = presets.preset(args.preset, **overrides)
+    config = presets.validate(_args.apply_settings(presets.preset(args.preset, **overrides),
+                                                   args.settings))
     default = Path("figures/data/eigen-cpu") if args.preset == "cpu" else Path(
         f"results/eigen-{args.preset}")
     out = Path(args.out) if args.out else default

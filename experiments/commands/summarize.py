@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from . import _args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from experiments.summarize.presets import PRESETS
@@ -24,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--xlsum-train", help="XLSUM JSON-lines file of training articles")
     parser.add_argument("--xlsum-test", help="XLSUM JSON-lines file of test articles")
     parser.add_argument("--seed", type=int, help="override the preset's root seed")
+    parser.add_argument("--set", dest="settings", action="append", type=_args.setting,
+                        default=[], metavar="KEY=VALUE",
+                        help="override a preset value, dotted for nested ones (repeatable): "
+                        "--set retrain.steps=6000 --set 'sizes=[5000, 20000]'")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -35,7 +41,8 @@ def main(args) -> int:
         overrides["root_seed"] = args.seed
     if args.xlsum_train or args.xlsum_test:
         overrides.update(xlsum_train=args.xlsum_train, xlsum_test=args.xlsum_test)
-    config = presets.preset(args.preset, **overrides)
+    config = presets.validate(_args.apply_settings(presets.preset(args.preset, **overrides),
+                                                   args.settings))
     default = Path("figures/data/summarize-cpu") if args.preset == "cpu" and not \
         args.xlsum_train else Path(f"results/summarize-{args.preset}")
     out = Path(args.out) if args.out else default
