@@ -35,16 +35,27 @@ def _as_array(name, x, dtype=None):
 def check_finite(name, x, dtype=None):
     """``x`` as a float JAX array; ValueError if any entry is NaN or infinite."""
     arr = _as_array(name, x, dtype)
-    v = _concrete(arr)
-    if v is not None and not np.all(np.isfinite(v)):
+    if isinstance(arr, jax.core.Tracer) or not arr.size:
+        return arr
+    # A finite sum proves every entry finite in one reduction, without a temporary the size of
+    # x (feature matrices are large); an infinite one may be overflow, so then look closer.
+    xp = jnp if isinstance(arr, jax.Array) else np
+    with np.errstate(all="ignore"):
+        if bool(xp.isfinite(xp.sum(arr))):
+            return arr
+    v = np.asarray(arr)
+    if not np.all(np.isfinite(v)):
         raise ValueError(f"{name} must be finite; got {v[~np.isfinite(v)].ravel()[0]}")
     return arr
 
 
 def check_nonnegative(name, x, dtype=None):
     arr = check_finite(name, x, dtype)
-    v = _concrete(arr)
-    if v is not None and np.any(v < 0):
+    if isinstance(arr, jax.core.Tracer) or not arr.size:
+        return arr
+    xp = jnp if isinstance(arr, jax.Array) else np
+    if bool(xp.min(arr) < 0):
+        v = np.asarray(arr)
         raise ValueError(f"{name} must be >= 0; got {v[v < 0].ravel()[0]}")
     return arr
 

@@ -133,6 +133,40 @@ def test_group_batch_equals_shared_and_single_calls():
         np.testing.assert_allclose(single.w, shared.w[1], rtol=1e-7, atol=1e-10)
 
 
+def test_groups_solved_in_chunks_equal_groups_solved_together():
+    """fit_shared's group_chunk (groups solved a few at a time, as fit does on a CPU when
+    features are large) solves the same problems: each problem's iterates do not depend on the
+    others', so only rounding of differently shaped products may differ."""
+    from simulate.fit import fit_shared
+
+    xs, ls, ws = zip(*[_problem(20 + g, 1.0, 0.2, "fractional") for g in range(4)])
+    with jax.enable_x64(True):
+        args = (jnp.asarray(np.stack(xs)), jnp.asarray(np.stack(ls)), jnp.asarray(np.stack(ws)),
+                jnp.full((4, V), 1e-2))
+        together = fit_shared(*args)
+        for chunk in (1, 2):
+            chunked = fit_shared(*args, group_chunk=chunk)
+            np.testing.assert_allclose(chunked.w, together.w, rtol=1e-9, atol=1e-12)
+            np.testing.assert_array_equal(chunked.iterations, together.iterations)
+            assert bool(jnp.all(chunked.converged))
+        with pytest.raises(ValueError, match="group_chunk"):
+            fit_shared(*args, group_chunk=3)
+
+
+def test_large_finite_features_pass_the_check_and_nan_is_caught_in_jax_arrays():
+    """The finiteness check sums first: an overflowing sum of finite entries must not be
+    mistaken for a NaN, and a NaN in a JAX array must still be named."""
+    from simulate._checks import check_finite
+
+    big = np.full(4, 1e308)  # NumPy input is checked in float64, where this sum overflows
+    np.testing.assert_array_equal(check_finite("x", big), big)
+    assert check_finite("x", jnp.full(4, 3e38, jnp.float32)).shape == (4,)
+    with pytest.raises(ValueError, match="x must be finite"):
+        check_finite("x", jnp.asarray([1.0, jnp.nan, 2.0]))
+    with pytest.raises(ValueError, match="x must be finite"):
+        check_finite("x", jnp.asarray([jnp.inf, -jnp.inf]))
+
+
 def test_jax_path_is_jittable_and_matches_numpy_path():
     x, labels, weights = _problem(5, 1.0, 0.2, "binary")
     ref = fit(x, labels, weights, 1e-2)
