@@ -75,7 +75,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     right.set_title(f"Final accuracy against p* (pool {largest})")
     right.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    return _common.save(fig, STEM, _common.out_dir_for(False, out_dir))
+    return _common.save(fig, STEM, _common.out_dir_for(quick, out_dir))
 
 
 def main(argv=None) -> int:

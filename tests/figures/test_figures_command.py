@@ -61,8 +61,6 @@ def test_every_figure_is_made_and_stored_results_are_reused(tiny_sweeps, monkeyp
     monkeypatch.setattr("simulate.generations.generations", fail)
     capsys.readouterr()
     assert cli.main(["figures", "--quick", "--out", str(out), "--quiet"]) == 0
-    from experiments.commands.figures import EXPERIMENT_FIGURES
-
     made = len(FIGURES) + sum((_common.DATA / data / "results.csv").exists()
                               for _, _, data in EXPERIMENT_FIGURES)
     assert f"{made} figures" in capsys.readouterr().out
@@ -83,3 +81,23 @@ def test_a_malformed_stored_table_is_named(tiny_sweeps, capsys):
 def test_scheduler_needs_dask(capsys):
     assert cli.main(["figures", "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "--executor dask" in capsys.readouterr().err
+
+
+def test_quick_runs_never_write_the_committed_experiment_figures(tmp_path, monkeypatch):
+    """The eigen and summarize figures come from stored cpu results; with --quick and no --out
+    they go to the quick folder like every other figure, not over the committed ones."""
+    from experiments.commands.figures import EXPERIMENT_FIGURES
+
+    stored = [(name, module) for name, module, data in EXPERIMENT_FIGURES
+              if (_common.DATA / data / "results.csv").exists()]
+    if not stored:
+        pytest.skip("no stored experiment results in this checkout")
+    quick = tmp_path / "quick"
+    monkeypatch.setattr(_common, "QUICK_OUT", quick)
+    before = {m: (_common.HERE / f"{m.split('.')[-1]}.png").stat().st_mtime_ns
+              for _, m in stored}
+    assert cli.main(["figures", "--quick", "--quiet", "--only", *[n for n, _ in stored]]) == 0
+    for _, module in stored:
+        stem = module.split(".")[-1]
+        assert (quick / f"{stem}.png").exists() and (quick / f"{stem}.pdf").exists()
+        assert (_common.HERE / f"{stem}.png").stat().st_mtime_ns == before[module]
