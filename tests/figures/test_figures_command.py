@@ -61,6 +61,8 @@ def test_every_figure_is_made_and_stored_results_are_reused(tiny_sweeps, monkeyp
     monkeypatch.setattr("simulate.generations.generations", fail)
     capsys.readouterr()
     assert cli.main(["figures", "--quick", "--out", str(out), "--quiet"]) == 0
+    from experiments.commands.figures import EXPERIMENT_FIGURES
+
     made = len(FIGURES) + sum((_common.DATA / data / "results.csv").exists()
                               for _, _, data in EXPERIMENT_FIGURES)
     assert f"{made} figures" in capsys.readouterr().out
