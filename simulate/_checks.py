@@ -19,6 +19,14 @@ def _concrete(x):
     return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
 
 
+def _array_module(arr):
+    """The library that reduces ``arr`` without copying it (jnp or np); None for a tracer or an
+    empty array, which there is nothing to check in."""
+    if isinstance(arr, jax.core.Tracer) or not arr.size:
+        return None
+    return jnp if isinstance(arr, jax.Array) else np
+
+
 def _as_array(name, x, dtype=None):
     """JAX arrays stay JAX arrays (cast to ``dtype`` if given); anything else becomes a NumPy
     float64 array, so parameters keep full precision whatever JAX's x64 setting."""
@@ -35,11 +43,11 @@ def _as_array(name, x, dtype=None):
 def check_finite(name, x, dtype=None):
     """``x`` as a float JAX array; ValueError if any entry is NaN or infinite."""
     arr = _as_array(name, x, dtype)
-    if isinstance(arr, jax.core.Tracer) or not arr.size:
+    xp = _array_module(arr)
+    if xp is None:
         return arr
     # A finite sum proves every entry finite in one reduction, without a temporary the size of
     # x (feature matrices are large); an infinite one may be overflow, so then look closer.
-    xp = jnp if isinstance(arr, jax.Array) else np
     with np.errstate(all="ignore"):
         if bool(xp.isfinite(xp.sum(arr))):
             return arr
@@ -51,10 +59,8 @@ def check_finite(name, x, dtype=None):
 
 def check_nonnegative(name, x, dtype=None):
     arr = check_finite(name, x, dtype)
-    if isinstance(arr, jax.core.Tracer) or not arr.size:
-        return arr
-    xp = jnp if isinstance(arr, jax.Array) else np
-    if bool(xp.min(arr) < 0):
+    xp = _array_module(arr)
+    if xp is not None and bool(xp.min(arr) < 0):
         v = np.asarray(arr)
         raise ValueError(f"{name} must be >= 0; got {v[v < 0].ravel()[0]}")
     return arr

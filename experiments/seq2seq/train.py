@@ -148,7 +148,6 @@ def batch_indices(data_key, step, probs, batch_size):
                              p=probs)
 
 
-
 def _digest(*arrays) -> str:
     h = hashlib.sha256()
     for a in arrays:
