@@ -24,10 +24,17 @@ one fit at a time, for each solver in ("lbfgs", "newton-cholesky") at the looses
 faster counts); the faster solver is the baseline.
 Engine: ``simulate.fit`` in float64 and in float32 (JAX arrays of that dtype), each at the
 loosest gradient tolerance in ``TOLS`` that meets the rule; the faster configuration is the
-engine's time (both are printed). Compile time (first call minus a steady-state call) is reported
-apart from the steady-state time (median of ``--repeats`` calls).
+engine's configuration (both are printed). Compile time (first call minus a steady-state call) is
+reported apart from the steady-state time.
 
-    .venv/bin/python benchmarks/bench_fit.py [--workloads S,M,L] [--json]
+Timing of the ratio: once both configurations are chosen, the engine call and the whole baseline
+loop are timed alternately for ``--rounds`` rounds, and each side's time is its minimum over the
+rounds (the run least disturbed by other load, as ``timeit`` recommends). Timing the two sides
+at different moments made the ratio follow this shared machine's load (up to 2x within a day);
+interleaving exposes both to the same conditions. The median of the per-round ratios is printed
+beside it.
+
+    .venv/bin/python benchmarks/bench_fit.py [--workloads S,M,L] [--rounds 5] [--json]
 
 ``--json`` prints one JSON array, one object per workload with its name and ratio (and the
 timings). A script, not a test: nothing is asserted about the timings.
@@ -158,7 +165,7 @@ def relative_error(w_ref, w):
     return float(np.max(np.linalg.norm(w - w_ref, axis=-1) / np.linalg.norm(w_ref, axis=-1)))
 
 
-def run_workload(name, repeats, solvers, rng):
+def run_workload(name, repeats, rounds, solvers, rng):
     seeds, variants, d, n = WORKLOADS[name]
     x, labels, weights = make_workload(seeds, variants, d, n, rng)
     w_ref, ref_check = reference_solution(x, labels, weights)
@@ -200,22 +207,35 @@ def run_workload(name, repeats, solvers, rng):
 
     engine, best = fastest(engines), fastest(baselines)
     agree = engine is not None and best is not None
+    rounds_engine, rounds_sklearn = [], []
+    if agree:
+        base = baselines[best]
+        threads = None if base["blas_threads"] == "default" else base["blas_threads"]
+        for _ in range(rounds):
+            _, seconds, _ = time_engine(x, labels, weights, 1, engine, engines[engine]["tol"])
+            rounds_engine.append(seconds)
+            with threadpool_limits(threads):
+                _, seconds = time_sklearn(x, labels, weights, best, base["tol"])
+            rounds_sklearn.append(seconds)
     mutual = relative_error(baselines[best]["w"], engines[engine]["w"]) if agree else float("nan")
     for found in (engines, baselines):
         for v in found.values():
             v.pop("w", None)
     return {
         "name": name,
-        "ratio": baselines[best]["seconds"] / engines[engine]["seconds"] if agree else float("nan"),
+        "ratio": min(rounds_sklearn) / min(rounds_engine) if agree else float("nan"),
+        "median_round_ratio": (float(np.median(np.divide(rounds_sklearn, rounds_engine)))
+                               if agree else float("nan")),
+        "rounds": {"engine_seconds": rounds_engine, "sklearn_seconds": rounds_sklearn},
         "fits": seeds * variants,
         "d": d,
         "n": n,
         "engine_dtype": engine,
-        "engine_seconds": engines[engine]["seconds"] if engine else float("nan"),
+        "engine_seconds": min(rounds_engine) if agree else float("nan"),
         "engine_compile_seconds": engines[engine]["compile_seconds"] if engine else float("nan"),
         "engine": engines,
         "sklearn_solver": best,
-        "sklearn_seconds": baselines[best]["seconds"] if best else float("nan"),
+        "sklearn_seconds": min(rounds_sklearn) if agree else float("nan"),
         "sklearn": baselines,
         "mutual_rel_error": mutual,
         "reference_check": ref_check,
@@ -227,6 +247,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", default="S,M,L", help="comma-separated subset of S,M,L")
     parser.add_argument("--repeats", type=int, default=5, help="steady-state engine calls")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved engine / baseline timings behind the ratio")
     parser.add_argument("--solvers", default=",".join(SK_SOLVERS), help="scikit-learn solvers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON array")
@@ -235,11 +257,14 @@ def main(argv=None) -> int:
     unknown = [w for w in names if w not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
+    for flag in ("repeats", "rounds"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be at least 1")
     solvers = [s for s in args.solvers.split(",") if s]
     rng = np.random.default_rng(args.seed)
     results = []
     for name in names:
-        r = run_workload(name, args.repeats, solvers, rng)
+        r = run_workload(name, args.repeats, args.rounds, solvers, rng)
         results.append(r)
         if not args.json:
             def describe(found, extra=lambda v: ""):
@@ -255,8 +280,11 @@ def main(argv=None) -> int:
             print(
                 f"{name}: {r['fits']} fits, d={r['d']}, n={r['n']} | engine {eng}"
                 f" | scikit-learn {sk} | mutual rel. difference {r['mutual_rel_error']:.1e}"
+                f" | interleaved min over {args.rounds} rounds: scikit-learn"
+                f" {r['sklearn_seconds']:.4f} s, engine {r['engine_seconds']:.4f} s"
                 f" | ratio {r['ratio']:.1f}x (scikit-learn {r['sklearn_solver']} /"
-                f" engine {r['engine_dtype']})", flush=True
+                f" engine {r['engine_dtype']}; median of round ratios"
+                f" {r['median_round_ratio']:.1f}x)", flush=True
             )
     if args.json:
         print(json.dumps(results))
