@@ -1,9 +1,10 @@
 """Summarization: which verifier's selection makes the best fine-tuning data, and does p* say so?
 
 Left: ROUGE-1 of models fine-tuned on each verifier's best-of-k choices against the number of
-articles in the synthesized pool, the generator as a line. Right: final ROUGE-1 against p* under
-the three correctness rules (threshold, best-of-article, pairwise), with each rule's Spearman
-correlation. Reads ``figures/data/summarize-cpu`` (``beyond-collapse summarize --preset cpu``).
+articles in the synthesized pool (bars: paired standard errors against the generator), the
+generator as a line. Right: ROUGE-1 against p* under the three correctness rules (threshold,
+best-of-article, pairwise), at each pool size, with each rule's Spearman correlation. Reads
+``figures/data/summarize-cpu`` (``beyond-collapse summarize --preset cpu``).
 
     python -m figures.fig_summarize [--data DIR] [--out DIR]
 """
@@ -34,30 +35,38 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
     for name in names:
         pts = sorted((r for r in synth if r["verifier"] == name), key=lambda r: r["size"])
-        left.plot([r["size"] for r in pts], [r["rouge1"] for r in pts], marker="o", label=name)
+        # Bars: the paired standard error against the generator (same test articles), where
+        # the run recorded it.
+        se = [r.get("rouge1_minus_generator_se", float("nan")) for r in pts]
+        left.errorbar([r["size"] for r in pts], [r["rouge1"] for r in pts], yerr=se, marker="o",
+                      capsize=3, label=name)
     left.axhline(gen["rouge1"], color="0.3", ls="--", label=f"generator ({gen['size']} real)")
     left.set_xlabel("articles in the synthesized pool (one selected summary each)")
     left.set_ylabel("ROUGE-1 F on held-out articles")
     left.set_title("Fine-tuning on best-of-k selections")
     left.legend(loc="best")
-    largest = max(r["size"] for r in synth)
-    final = [r for r in synth if r["size"] == largest]
+    sizes = sorted({r["size"] for r in synth})
+    largest = sizes[-1]
     markers = {"threshold": "o", "best": "s", "pairwise": "^"}
-    for rule in pstar.RULES:
-        x = [r[f"pstar_{rule}"] for r in final]
-        y = [r["rouge1"] for r in final]
-        rho = summary["spearman_pstar_rouge1"].get(rule, float("nan"))
-        right.scatter(x, y, marker=markers[rule], s=40,
-                      label=f"rule '{rule}': Spearman {rho:.2f}")
-        if rule == "pairwise":
-            for r in final:
-                right.annotate(r["verifier"], (r[f"pstar_{rule}"], r["rouge1"]), fontsize=7,
+    by_size = summary.get("spearman_pstar_rouge1_by_size", {})
+    for shade, size in zip(("tab:blue", "tab:red", "tab:green", "tab:purple"), sizes[-4:]):
+        at = [r for r in synth if r["size"] == size]
+        rhos = by_size.get(str(size)) or (summary["spearman_pstar_rouge1"]
+                                          if size == largest else {})
+        for rule in pstar.RULES:
+            rho = rhos.get(rule, float("nan"))
+            right.scatter([r[f"pstar_{rule}"] for r in at], [r["rouge1"] for r in at],
+                          marker=markers[rule], s=36, color=shade, alpha=0.8,
+                          label=f"pool {size}, rule '{rule}': Spearman {rho:.2f}")
+        if size == largest:
+            for r in at:
+                right.annotate(r["verifier"], (r["pstar_pairwise"], r["rouge1"]), fontsize=7,
                                xytext=(3, 3), textcoords="offset points")
     right.axhline(gen["rouge1"], color="0.3", ls="--", label="generator")
     right.set_xlabel("p* of the verifier (three rules for a correct summary)")
-    right.set_ylabel(f"ROUGE-1 after fine-tuning (pool {largest})")
-    right.set_title("Final ROUGE-1 against p*")
-    right.legend(loc="lower right")
+    right.set_ylabel("ROUGE-1 after fine-tuning")
+    right.set_title("ROUGE-1 against p*, per pool size")
+    right.legend(loc="best", fontsize=7)
     fig.tight_layout()
     return _common.save(fig, STEM, _common.out_dir_for(quick, out_dir))
 

@@ -80,10 +80,19 @@ class _Run(StagedRun):
         b.save(path)
         return b
 
-    def evaluate(self, backend, test):
+    def evaluate(self, backend, test, baseline=None):
+        """Mean ROUGE on ``test`` with the standard error of ROUGE-1's mean; with ``baseline``
+        (another model's per-article ROUGE-1) also the paired standard error of the difference
+        from it, the noise that a comparison on the same articles carries. Returns the row
+        fields and the per-article ROUGE-1."""
         preds = backend.greedy([a.text for a in test])
         s = rouge.scores(preds, [a.summary for a in test])
-        return {k: float(v.mean()) for k, v in s.items()}
+        per_article = s["rouge1"]
+        row = {k: float(v.mean()) for k, v in s.items()}
+        row["rouge1_se"] = _standard_error(per_article)
+        if baseline is not None:
+            row["rouge1_minus_generator_se"] = _standard_error(per_article - baseline)
+        return row, per_article
 
     def run(self):
         c = self.cfg
@@ -105,8 +114,8 @@ class _Run(StagedRun):
         n_other = max(1, int(round(c["other_fraction"] * len(arts))))
         other = self.trained("other", tok, [a.text for a in arts[:n_other]],
                              [a.summary for a in arts[:n_other]], self.key("other"))
-        gen_eval = self.evaluate(gen, test)
-        other_eval = self.evaluate(other, test)
+        gen_eval, gen_rouge1 = self.evaluate(gen, test)
+        other_eval, _ = self.evaluate(other, test, gen_rouge1)
         self.log(f"generator {gen_eval}; other model {other_eval}")
 
         cands, gen_scores = self.candidates(gen, pool)
@@ -135,7 +144,8 @@ class _Run(StagedRun):
                 model = self.trained(f"retrain-{name}-s{size}", tok, texts, summaries,
                                      self.key("retrain", vi, size))
                 rows.append({"model": "synthetic", "verifier": name, "size": size, **rates,
-                             "selected_rouge1": selected_rouge, **self.evaluate(model, test)})
+                             "selected_rouge1": selected_rouge,
+                             **self.evaluate(model, test, gen_rouge1)[0]})
                 self.log(f"{name} size {size}: rouge1 {rows[-1]['rouge1']:.3f}")
         return rows
 
@@ -162,6 +172,11 @@ class _Run(StagedRun):
         scores = np.array([[stored[i * k + j].score for j in range(k)]
                            for i in range(len(pool))])
         return cands, scores
+
+
+def _standard_error(values) -> float:
+    values = np.asarray(values, float)
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
 def run(config: dict, out, *, progress=True) -> list[dict]:
@@ -194,15 +209,42 @@ def summarize(rows) -> dict:
     largest = max(r["size"] for r in synth)
     final = {r["verifier"]: r for r in synth if r["size"] == largest}
     names = sorted(final)
-    by_rule = {rule: spearman([final[v][f"pstar_{rule}"] for v in names],
-                              [final[v]["rouge1"] for v in names]) for rule in pstar.RULES}
+
+    def correlations(at):
+        return {rule: spearman([at[v][f"pstar_{rule}"] for v in sorted(at)],
+                               [at[v]["rouge1"] for v in sorted(at)]) for rule in pstar.RULES}
+
+    by_rule = correlations(final)
+    by_size_and_rule = {int(size): correlations({r["verifier"]: r for r in synth
+                                                 if r["size"] == size})
+                        for size in sorted({r["size"] for r in synth})}
     finite = {r: v for r, v in by_rule.items() if np.isfinite(v)}
+
+    def by_size(verifier):
+        return {int(r["size"]): r for r in synth if r["verifier"] == verifier}
+
+    def against_generator(r):
+        """ROUGE-1 minus the generator's, with the paired standard error where recorded."""
+        return {"size": int(r["size"]), "difference": r["rouge1"] - gen["rouge1"],
+                "se": r.get("rouge1_minus_generator_se", float("nan"))}
+
+    random, oracle = by_size("random"), by_size("oracle")
+    equal = int(gen["size"])  # the generator's real pairs: the paper compares at equal size
+    comparisons = {f"{name}_size_{size}": against_generator(r)
+                   for name, rows_by_size in (("random", random), ("oracle", oracle))
+                   for size, r in sorted(rows_by_size.items())}
     return {
         "generator_rouge1": gen["rouge1"],
         "final_rouge1": {v: final[v]["rouge1"] for v in names},
-        "random_below_generator": final.get("random", {}).get("rouge1", np.inf) < gen["rouge1"],
-        "oracle_above_generator": final.get("oracle", {}).get("rouge1", -np.inf) > gen["rouge1"],
+        "random_below_generator_at_equal_size": (random[equal]["rouge1"] < gen["rouge1"]
+                                                 if equal in random else None),
+        "random_below_generator_at_every_size": (
+            all(r["rouge1"] < gen["rouge1"] for r in random.values()) if random else None),
+        "oracle_above_generator_at_largest": (oracle[largest]["rouge1"] > gen["rouge1"]
+                                              if largest in oracle else None),
+        "minus_generator": comparisons,
         "spearman_pstar_rouge1": by_rule,
+        "spearman_pstar_rouge1_by_size": by_size_and_rule,
         "best_rule": max(finite, key=finite.get) if finite else None,
     }
 

@@ -20,13 +20,15 @@ PRESETS = {
         # The generator sees 12.5 % of the pairs (as in the follow-up literature); the "other
         # model" sees half of them. Sources start with the title and hold one distractor
         # subject: with two, or without the title, this model's ROUGE-1 stalls near 0.76
-        # whatever the data. Sampling at temperature 1.5 makes the candidates worse than greedy
-        # output. 2500 steps of 32 keep the run near 20 minutes; every model then lands within
-        # 0.013 ROUGE-1 of the generator (figures/data/summarize-cpu; the README discusses it,
-        # and figures/data/summarize-cpu-long holds a 4000-step run for comparison).
-        "root_seed": 0, "n_articles": 8000, "n_test": 500, "real_fraction": 0.125,
-        "other_fraction": 0.5, "k": 4, "temperature": 1.5, "threshold": 0.6,
-        "sizes": [1750, 7000], "max_src_len": 64, "max_tgt_len": 24, "distractors": 1,
+        # whatever the data. Every model here sits on a plateau near 0.84 ROUGE-1 (it has not
+        # learnt to find the title's sentences) where the quality of its training data moves it
+        # by about 0.01: 1000 test articles (and, in a probe, two retraining seeds 0.0003 apart)
+        # make that measurable. Sampling 8 candidates at temperature 1.5 makes random
+        # choices worse than greedy output (ROUGE-1 0.81 against 0.84) and best-of-8 better
+        # (0.90). Sizes: the generator's 1000 pairs (the paper's equal-size comparison) and 7x.
+        "root_seed": 0, "n_articles": 8000, "n_test": 1000, "real_fraction": 0.125,
+        "other_fraction": 0.5, "k": 8, "temperature": 1.5, "threshold": 0.6,
+        "sizes": [1000, 7000], "max_src_len": 64, "max_tgt_len": 24, "distractors": 1,
         "title_in_source": True,
         "model": {"d_model": 64, "n_heads": 4, "enc_layers": 2, "dec_layers": 2},
         "train": {"steps": 2500, "batch_size": 32, "lr": 2e-3, "warmup": 100},

@@ -27,6 +27,19 @@ def test_rows_and_summary(quick_run):
         assert 0 <= r["rouge2"] <= r["rouge1"] <= 1 and 0 <= r["rougeL"] <= r["rouge1"] + 1e-12
     _, summary = pipeline.load_results(out)
     assert set(summary["spearman_pstar_rouge1"]) == set(pstar.RULES)
+    # Each model's ROUGE-1 carries its standard error, and the paired one against the generator.
+    for r in rows:
+        assert 0 < r["rouge1_se"] < 0.5
+        if r["model"] != "generator":
+            assert 0 <= r["rouge1_minus_generator_se"] < 0.5
+
+
+def test_standard_error_is_scipys_sem():
+    from scipy import stats
+
+    values = np.random.default_rng(0).random(37)
+    assert pipeline._standard_error(values) == pytest.approx(stats.sem(values))
+    assert np.isnan(pipeline._standard_error([0.5]))
 
 
 def test_pstar_recomputed_from_the_candidate_file(quick_run):
@@ -89,3 +102,33 @@ def test_with_title_prefixes_the_source_only():
     (b,) = pipeline.with_title([a])
     assert b.text == f"title: {a.title} . {a.text}"
     assert (b.id, b.title, b.summary, b.url) == (a.id, a.title, a.summary, a.url)
+
+
+def _row(model, verifier, size, rouge1):
+    return {"model": model, "verifier": verifier, "size": size, "rouge1": rouge1,
+            **{f"pstar_{rule}": {"oracle": 1.0, "self": 0.7, "random": 0.5}.get(verifier, np.nan)
+               for rule in pstar.RULES}}
+
+
+def test_summary_flags_compare_at_equal_size_and_at_the_largest():
+    """The paper's comparisons on constructed rows: random below the generator at the
+    generator's own data size (and, separately, at every size), oracle above it at the largest."""
+    rows = [_row("generator", "", 100, 0.80),
+            _row("synthetic", "random", 100, 0.78), _row("synthetic", "random", 700, 0.81),
+            _row("synthetic", "self", 100, 0.785), _row("synthetic", "self", 700, 0.82),
+            _row("synthetic", "oracle", 100, 0.79), _row("synthetic", "oracle", 700, 0.83)]
+    s = pipeline.summarize(rows)
+    assert s["random_below_generator_at_equal_size"] is True
+    assert s["random_below_generator_at_every_size"] is False
+    assert s["oracle_above_generator_at_largest"] is True
+    assert s["final_rouge1"] == {"oracle": 0.83, "random": 0.81, "self": 0.82}
+    assert s["spearman_pstar_rouge1"] == {rule: 1.0 for rule in pstar.RULES}
+    # At size 100 the order is oracle 0.79 > self 0.785 > random 0.78: p*'s order too.
+    assert s["spearman_pstar_rouge1_by_size"] == {100: {rule: 1.0 for rule in pstar.RULES},
+                                                  700: {rule: 1.0 for rule in pstar.RULES}}
+    assert s["minus_generator"]["oracle_size_700"]["difference"] == pytest.approx(0.03)
+    assert s["minus_generator"]["random_size_100"]["difference"] == pytest.approx(-0.02)
+    # Without a retraining at the generator's size there is no equal-size comparison.
+    s = pipeline.summarize([r for r in rows if r["size"] != 100 or r["model"] == "generator"])
+    assert s["random_below_generator_at_equal_size"] is None
+    assert s["oracle_above_generator_at_largest"] is True
