@@ -34,6 +34,7 @@ import numpy as np
 import theory
 from experiments import seq2seq
 from experiments._stages import StagedRun, stage_hash
+from experiments._stats import spearman, standard_error
 from simulate import store
 from simulate.pruners import measure
 
@@ -93,13 +94,20 @@ class _Run(StagedRun):
                                  "seconds": time.perf_counter() - t0})
         return res.model
 
-    def evaluate(self, model, test_src, test_eigs):
+    def evaluate(self, model, test_src, test_eigs, baseline=None):
+        """Accuracies on the test matrices, with the standard error of "accuracy"; with
+        ``baseline`` (the generator's per-matrix correctness) also the paired standard error
+        of the difference from it. Returns the row fields and the per-matrix correctness."""
         out = seq2seq.greedy_decode(model, test_src, max_len=self.model_config.max_tgt_len)
         preds = [self.tok.decode_vector(row) for row in out]
         errors = metrics.relative_errors(preds, test_eigs)
         # "accuracy": at the run's own correctness threshold tol (the verifiers' notion).
-        return {"accuracy": float(np.mean(errors < self.cfg["tol"])),
-                **metrics.accuracies(errors)}
+        correct = (errors < self.cfg["tol"]).astype(float)
+        row = {"accuracy": float(np.mean(correct)), "accuracy_se": standard_error(correct),
+               **metrics.accuracies(errors)}
+        if baseline is not None:
+            row["accuracy_minus_generator_se"] = standard_error(correct - baseline)
+        return row, correct
 
     # --- the pipeline ---------------------------------------------------------------------
 
@@ -112,7 +120,7 @@ class _Run(StagedRun):
 
         generator = self.trained("generator", real_src, real_tgt, cfg["generator_train"],
                                  self.key("generator"))
-        gen_eval = self.evaluate(generator, test_src, test_e)
+        gen_eval, gen_correct = self.evaluate(generator, test_src, test_e)
         self.log(f"generator: {gen_eval}")
         scorer = self.trained("scorer", real_src, real_tgt, cfg["generator_train"],
                               self.key("scorer"))
@@ -137,13 +145,14 @@ class _Run(StagedRun):
                        "p": float(rates.p), "phi": float(rates.phi), "psi": float(rates.psi),
                        "pstar": float(rates.pstar), "kept": float(rates.kept), **audit}
                 if train_idx.size == 0:
-                    rows.append({**row, **{k: float("nan") for k in gen_eval}})
+                    rows.append({**row, **{k: float("nan") for k in
+                                           [*gen_eval, "accuracy_minus_generator_se"]}})
                     continue
                 beams = self.beam_tokens(synth_src)
                 tgt = beams[train_idx, sel.chosen[train_idx]]
                 model = self.trained(f"retrain-v{vi}-s{size}", synth_src[train_idx], tgt,
                                      cfg["retrain"], self.key("retrain", vi, int(size)))
-                rows.append({**row, **self.evaluate(model, test_src, test_e)})
+                rows.append({**row, **self.evaluate(model, test_src, test_e, gen_correct)[0]})
                 self.log(f"{spec} size {size}: {rows[-1]['accuracy']:.3f}")
         for size in cfg["sizes"]:
             ref_m, ref_e = self.dataset("real_ref", size)
@@ -151,7 +160,8 @@ class _Run(StagedRun):
             model = self.trained(f"real-s{size}", src, tgt, cfg["retrain"],
                                  self.key("real_ref", int(size)))
             rows.append({"model": "real", "verifier": "", "size": int(size),
-                         "train_pairs": int(size), **self.evaluate(model, test_src, test_e)})
+                         "train_pairs": int(size),
+                         **self.evaluate(model, test_src, test_e, gen_correct)[0]})
         return rows
 
     def audit(self, spec, sel, audit_idx, cand):
@@ -234,16 +244,6 @@ def run(config: dict, out, *, progress=True) -> list[dict]:
     return rows
 
 
-def spearman(x, y) -> float:
-    """Spearman's rho; NaN with fewer than three points or a constant input."""
-    from scipy import stats
-
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return float("nan")
-    return float(stats.spearmanr(x, y).statistic)
-
-
 def summarize(rows) -> dict:
     """The claims the cpu preset must show, computed from the rows."""
     gen = next(r for r in rows if r["model"] == "generator")
@@ -264,6 +264,12 @@ def summarize(rows) -> dict:
             r["accuracy"] < gen["accuracy"] for r in none),
         "oracle_above_generator_at_largest": bool(oracle) and
         final["oracle"]["accuracy"] > gen["accuracy"],
+        # Differences from the generator on the same test matrices, with their paired
+        # standard errors (runs stored before these were recorded give NaN).
+        "minus_generator_at_largest": {
+            v: {"difference": r["accuracy"] - gen["accuracy"],
+                "se": r.get("accuracy_minus_generator_se", float("nan"))}
+            for v, r in sorted(final.items())},
         "verifiers": len(usable),
         "spearman_pstar_accuracy": rho,
         "spearman_audit_pstar_accuracy": audit_rho,

@@ -31,6 +31,7 @@ import jax
 import numpy as np
 
 from experiments._stages import StagedRun, stage_hash
+from experiments._stats import spearman, standard_error
 from simulate import store
 
 from . import corpus, pstar, records, rouge, verifiers
@@ -89,9 +90,9 @@ class _Run(StagedRun):
         s = rouge.scores(preds, [a.summary for a in test])
         per_article = s["rouge1"]
         row = {k: float(v.mean()) for k, v in s.items()}
-        row["rouge1_se"] = _standard_error(per_article)
+        row["rouge1_se"] = standard_error(per_article)
         if baseline is not None:
-            row["rouge1_minus_generator_se"] = _standard_error(per_article - baseline)
+            row["rouge1_minus_generator_se"] = standard_error(per_article - baseline)
         return row, per_article
 
     def run(self):
@@ -174,11 +175,6 @@ class _Run(StagedRun):
         return cands, scores
 
 
-def _standard_error(values) -> float:
-    values = np.asarray(values, float)
-    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-
-
 def run(config: dict, out, *, progress=True) -> list[dict]:
     """Run (or resume) the pipeline of ``config`` (see ``presets``) into ``out``."""
     from .presets import validate
@@ -202,8 +198,6 @@ def run(config: dict, out, *, progress=True) -> list[dict]:
 
 
 def summarize(rows) -> dict:
-    from experiments.eigen.pipeline import spearman
-
     gen = next(r for r in rows if r["model"] == "generator")
     synth = [r for r in rows if r["model"] == "synthetic"]
     largest = max(r["size"] for r in synth)

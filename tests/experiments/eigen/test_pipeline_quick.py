@@ -32,6 +32,16 @@ def test_rows_cover_every_verifier_size_and_reference(quick_run):
     for r in rows:
         if np.isfinite(r.get("accuracy", np.nan)):
             assert 0 <= r["acc@0.5%"] <= r["acc@1%"] <= r["acc@2%"] <= r["acc@5%"] <= 1
+            # A proportion's standard error, and the paired one against the generator.
+            n = config["n_test"]
+            assert r["accuracy_se"] == pytest.approx(
+                np.sqrt(r["accuracy"] * (1 - r["accuracy"]) / (n - 1)))
+            if r["model"] != "generator":
+                assert 0 <= r["accuracy_minus_generator_se"] <= 1 / np.sqrt(n - 1)
+    for v, c in summary["minus_generator_at_largest"].items():
+        final = next(r for r in rows if r["verifier"] == v and r["size"] == max(config["sizes"]))
+        gen = next(r for r in rows if r["model"] == "generator")
+        assert c["difference"] == pytest.approx(final["accuracy"] - gen["accuracy"], nan_ok=True)
 
 
 def test_rates_recomputed_from_the_stored_candidates(quick_run):

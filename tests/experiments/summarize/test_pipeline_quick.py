@@ -37,9 +37,11 @@ def test_rows_and_summary(quick_run):
 def test_standard_error_is_scipys_sem():
     from scipy import stats
 
+    from experiments._stats import standard_error
+
     values = np.random.default_rng(0).random(37)
-    assert pipeline._standard_error(values) == pytest.approx(stats.sem(values))
-    assert np.isnan(pipeline._standard_error([0.5]))
+    assert standard_error(values) == pytest.approx(stats.sem(values))
+    assert np.isnan(standard_error([0.5]))
 
 
 def test_pstar_recomputed_from_the_candidate_file(quick_run):
