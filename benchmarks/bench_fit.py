@@ -31,10 +31,10 @@ Timing of the ratio: once both configurations are chosen, the engine and the who
 loop are timed alternately for ``--rounds`` rounds, and each side's time is its minimum over the
 rounds (the run least disturbed by other load, as ``timeit`` recommends). In a round the engine
 is timed in its steady state, as a sweep runs it: two untimed calls, then the median of three
-(after a pause its first calls are slow; the baseline's loop of many fits is steady anyway). Timing the two sides
-at different moments made the ratio follow this shared machine's load (up to 2x within a day);
-interleaving exposes both to the same conditions. The median of the per-round ratios is printed
-beside it.
+(after a pause its first calls are slow; the baseline's loop of many fits is steady anyway).
+Timing the two sides at different moments made the ratio follow this shared machine's load (up
+to 2x within a day); interleaving exposes both to the same conditions. The median of the
+per-round ratios is printed beside it.
 
     .venv/bin/python benchmarks/bench_fit.py [--workloads S,M,L] [--rounds 5] [--json]
 
