@@ -15,7 +15,8 @@ both see the same load on a shared machine. Baseline:
 PyTorch (CPU build, its default threads), ``benchmarks/_torch_seq2seq.py``. A script, not a
 test: nothing is asserted.
 
-    .venv/bin/python benchmarks/bench_transformer.py [--json] [--rounds 3] [--workloads cpu-preset,5x5-P1000]
+    .venv/bin/python benchmarks/bench_transformer.py [--json] [--rounds 3] [--steps 100]
+        [--workloads cpu-preset,5x5-P1000]
 
 Needs ``pip install torch==2.13.0`` (the optional benchmark dependency).
 """
@@ -104,7 +105,8 @@ class JaxSide:
 
 
 class TorchSide:
-    """The PyTorch twin, same sizes, same batch draws per step count."""
+    """The PyTorch twin: same sizes and batch, its own uniform batch draws (the JAX side draws
+    uniformly too, inside its compiled step)."""
 
     def __init__(self, cfg, src, tgt, batch, beam, sources):
         import torch

@@ -208,10 +208,10 @@ def summarize(rows) -> dict:
         return {rule: spearman([at[v][f"pstar_{rule}"] for v in sorted(at)],
                                [at[v]["rouge1"] for v in sorted(at)]) for rule in pstar.RULES}
 
-    by_rule = correlations(final)
     by_size_and_rule = {int(size): correlations({r["verifier"]: r for r in synth
                                                  if r["size"] == size})
                         for size in sorted({r["size"] for r in synth})}
+    by_rule = by_size_and_rule[int(largest)]
     finite = {r: v for r, v in by_rule.items() if np.isfinite(v)}
 
     def by_size(verifier):
