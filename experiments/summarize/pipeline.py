@@ -101,10 +101,9 @@ class _Run(StagedRun):
             arts = records.read_xlsum(c["xlsum_train"])
             test = records.read_xlsum(c["xlsum_test"])
         else:
-            arts = corpus.make_corpus(self.key("corpus"), c["n_articles"],
-                                      distractors=c["distractors"])
-            test = corpus.make_corpus(self.key("test"), c["n_test"],
-                                      distractors=c["distractors"])
+            shape = {"distractors": c["distractors"], "towns": c["towns"]}
+            arts = corpus.make_corpus(self.key("corpus"), c["n_articles"], **shape)
+            test = corpus.make_corpus(self.key("test"), c["n_test"], **shape)
         if c["title_in_source"]:
             arts, test = with_title(arts), with_title(test)
         n_real = max(1, int(round(c["real_fraction"] * len(arts))))

@@ -52,7 +52,8 @@ def test_pstar_recomputed_from_the_candidate_file(quick_run):
     import jax
 
     arts = corpus.make_corpus(jax.random.fold_in(jax.random.key(config["root_seed"]), 0),
-                              config["n_articles"], distractors=config["distractors"])
+                              config["n_articles"], distractors=config["distractors"],
+                              towns=config["towns"])
     n_real = round(config["real_fraction"] * config["n_articles"])
     pool = {a.id: a for a in pipeline.with_title(arts[n_real:])}
     assert all(c.article_id in pool for c in cands)

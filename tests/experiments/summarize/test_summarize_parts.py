@@ -124,3 +124,45 @@ def test_corpus_summaries_state_the_title_subjects_facts():
     assert again == arts[40:]
     with pytest.raises(ValueError, match="count"):
         corpus.make_corpus(jax.random.key(0), 0)
+
+
+def test_gazetteer_corpus_summaries_name_each_towns_region():
+    table = dict(corpus.gazetteer(corpus.MAX_TOWNS))
+    assert len(table) == corpus.MAX_TOWNS and set(table.values()) <= set(corpus.REGIONS)
+    # A fixed table, whatever the size asked for or the corpus key.
+    assert corpus.gazetteer(30) == corpus.gazetteer(corpus.MAX_TOWNS)[:30]
+    arts = corpus.make_corpus(jax.random.key(5), 200, distractors=1, towns=300)
+    towns = dict(corpus.gazetteer(300))
+    for a in arts:
+        facts = [s.strip().split() for s in a.text.split(" .")
+                 if s.strip().startswith(a.title + " ")]
+        assert len(facts) == 2 and all(f[-1] in towns for f in facts)
+        # subject, then "<verb> <object> in the <region>" per fact, in the article's order
+        expected = a.title + " " + " and ".join(
+            " ".join(f[2:-1]) + f" the {towns[f[-1]]}" for f in facts) + " ."
+        assert a.summary == expected
+        assert not set(a.summary.split()) & set(towns)  # towns are never named
+    assert set(w for a in arts for w in (a.text + " " + a.summary).split()) <= set(corpus.WORDS)
+
+
+def test_gazetteer_towns_follow_zipf_frequencies():
+    towns, n = 50, 4000
+    arts = corpus.make_corpus(jax.random.key(11), n // 2, distractors=0, fillers=0, towns=towns)
+    rank = {t: i for i, (t, _) in enumerate(corpus.gazetteer(towns))}
+    counts = np.zeros(towns)
+    for a in arts:
+        for s in a.text.split(" ."):
+            if s.strip():
+                counts[rank[s.split()[-1]]] += 1
+    assert counts.sum() == n
+    expected = 1.0 / np.arange(1, towns + 1)
+    expected = n * expected / expected.sum()
+    # Pearson's chi-square over 50 cells (49 degrees of freedom): its 0.999 quantile is 85.4.
+    chi2 = float(np.sum((counts - expected) ** 2 / expected))
+    assert chi2 < 85.4, chi2
+
+
+@pytest.mark.parametrize("towns", [-1, corpus.MAX_TOWNS + 1, 2.5, True])
+def test_bad_gazetteer_size_is_named(towns):
+    with pytest.raises(ValueError, match="towns"):
+        corpus.make_corpus(jax.random.key(0), 3, towns=towns)
