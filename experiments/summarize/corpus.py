@@ -16,9 +16,9 @@ model's ROUGE against the reference measures how well it does. Article ``i`` is 
 
 With ``towns=n`` the places come from a gazetteer of ``n`` towns drawn with Zipf frequencies
 (town ``i`` with probability proportional to ``1/(i+1)``), and the summary names each town's
-region instead of the town (``opened a hospital in the northern hills``). The region is knowledge the
-article does not state: a model learns it town by town from its training pairs, the rare towns
-last, so its quality grows smoothly with data, and a generator trained on few pairs guesses the
+region instead of the town (``opened a hospital in the northern hills``). The region is
+knowledge the article does not state: a model learns it town by town from its training pairs,
+the rare towns last, so its quality grows smoothly with data, and a generator trained on few pairs guesses the
 regions of the towns it has not seen. That is the gap a verifier can close (the paper's
 summarization setting: a generator whose candidates are sometimes right where its top answer
 is not).
@@ -31,7 +31,7 @@ import numpy as np
 
 from .records import Article
 
-__all__ = ["make_corpus", "gazetteer", "WORDS", "REGIONS"]
+__all__ = ["make_corpus", "gazetteer", "check_towns", "WORDS", "REGIONS"]
 
 ROLES = ["minister", "mayor", "senator", "director", "chief", "governor", "judge", "captain"]
 NAMES = ["vale", "brandt", "orlov", "tamsin", "quill", "harrow", "ibsen", "marlow", "castell",
@@ -76,6 +76,27 @@ WORDS = sorted({w for phrase in ROLES + NAMES + PLACES + FILLER + REGIONS
                | {t for t, _ in gazetteer(MAX_TOWNS)} | {"title:", "in", "the", "and", "."})
 
 
+def check_towns(towns) -> int:
+    """``towns`` as make_corpus and the presets accept it: 0 (the ten places) to MAX_TOWNS."""
+    if isinstance(towns, bool) or not isinstance(towns, int) or not 0 <= towns <= MAX_TOWNS:
+        raise ValueError(f"towns must be an integer in [0, {MAX_TOWNS}]; got {towns!r}")
+    return towns
+
+
+class _Towns:
+    """A gazetteer prepared once per corpus: names, Zipf probabilities, what summaries say."""
+
+    def __init__(self, towns: int):
+        table = gazetteer(towns)
+        weights = 1.0 / np.arange(1, towns + 1)
+        self.names = [t for t, _ in table]
+        self.probabilities = weights / weights.sum()
+        self.said = {t: f"the {r}" for t, r in table}
+
+
+_PLACES_SAID = {p: p for p in PLACES}
+
+
 def _article(key, index, facts, distractors, fillers, towns):
     rng = np.random.default_rng(np.asarray(jax.random.key_data(jax.random.fold_in(key, index))))
     role, name = rng.choice(ROLES), rng.choice(NAMES)
@@ -88,12 +109,11 @@ def _article(key, index, facts, distractors, fillers, towns):
     acts = rng.choice(len(ACTIONS), size=facts + distractors, replace=True)
     if towns is None:
         places = rng.choice(PLACES, size=facts + distractors)
-        said = {p: p for p in PLACES}
+        said = _PLACES_SAID
     else:
-        weights = 1.0 / np.arange(1, len(towns) + 1)
-        picks = rng.choice(len(towns), size=facts + distractors, p=weights / weights.sum())
-        places = [towns[i][0] for i in picks]
-        said = {t: f"the {r}" for t, r in towns}
+        picks = rng.choice(len(towns.names), size=facts + distractors, p=towns.probabilities)
+        places = [towns.names[i] for i in picks]
+        said = towns.said
     fact_sents = [(f"{subject} {ACTIONS[a][0]} {ACTIONS[a][1]} in {p} .", a, p)
                   for a, p in zip(acts[:facts], places[:facts])]
     dist_sents = [f"{o} {ACTIONS[a][0]} {ACTIONS[a][1]} in {p} ." for o, a, p in
@@ -123,8 +143,6 @@ def make_corpus(key, count: int, *, start: int = 0, facts: int = 2, distractors:
             raise ValueError(f"{name} must be a non-negative integer; got {v!r}")
     if not 0 <= fillers <= len(FILLER):
         raise ValueError(f"fillers must be in [0, {len(FILLER)}]; got {fillers!r}")
-    if isinstance(towns, bool) or not isinstance(towns, int) or not 0 <= towns <= MAX_TOWNS:
-        raise ValueError(f"towns must be an integer in [0, {MAX_TOWNS}]; got {towns!r}")
-    table = gazetteer(towns) if towns else None
+    table = _Towns(towns) if check_towns(towns) else None
     return [_article(key, i, facts, distractors, fillers, table)
             for i in range(start, start + count)]

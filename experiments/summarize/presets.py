@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from .corpus import MAX_TOWNS
+from .corpus import check_towns
 
 __all__ = ["PRESETS", "preset", "validate"]
 
@@ -64,9 +64,7 @@ def validate(cfg: dict) -> dict:
     d = cfg["distractors"]
     if isinstance(d, bool) or not isinstance(d, int) or d < 0:
         raise ValueError(f"distractors must be a non-negative integer; got {d!r}")
-    towns = cfg["towns"]
-    if isinstance(towns, bool) or not isinstance(towns, int) or not 0 <= towns <= MAX_TOWNS:
-        raise ValueError(f"towns must be an integer in [0, {MAX_TOWNS}]; got {towns!r}")
+    check_towns(cfg["towns"])
     if not isinstance(cfg["title_in_source"], bool):
         raise ValueError(f"title_in_source must be true or false; got {cfg['title_in_source']!r}")
     if not cfg["temperature"] > 0:

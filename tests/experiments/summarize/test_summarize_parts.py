@@ -142,7 +142,7 @@ def test_gazetteer_corpus_summaries_name_each_towns_region():
             " ".join(f[2:-1]) + f" the {towns[f[-1]]}" for f in facts) + " ."
         assert a.summary == expected
         assert not set(a.summary.split()) & set(towns)  # towns are never named
-    assert set(w for a in arts for w in (a.text + " " + a.summary).split()) <= set(corpus.WORDS)
+    assert {w for a in arts for w in (a.text + " " + a.summary).split()} <= set(corpus.WORDS)
 
 
 def test_gazetteer_towns_follow_zipf_frequencies():
