@@ -8,6 +8,9 @@ Specs (``kind`` or ``kind:key=value``):
 - ``oracle``: keep iff the top-beam answer is correct (relative L1 error < tol).
 - ``best_of_beam``: choose the first correct candidate of the beam, keep the matrix iff there
   is one (rates per candidate: the chosen one is kept, the others not).
+- ``oracle:tol=0.02``, ``best_of_beam:tol=0.02``: the same with a stricter threshold than the
+  run's (kept labels carry less of the generator's error); rates stay measured against the
+  run's ``tol``, so such an oracle has psi = 0 and phi < 1.
 - ``flip:r=0.2``: the oracle's decision flipped with probability r (label-only, phi = 1 - r,
   psi = r, p* = 1 - r): the one-knob family of noisy verifiers.
 - ``perturbed:s=0.05``: judges against eigenvalues perturbed by relative Gaussian noise of
@@ -33,6 +36,7 @@ __all__ = ["Candidates", "Selection", "select", "KINDS", "check_spec"]
 KINDS = ("none", "random", "oracle", "best_of_beam", "flip", "perturbed", "model", "self")
 _PARAMS = {"none": (), "oracle": (), "best_of_beam": (), "random": ("rate",), "flip": ("r",),
            "perturbed": ("s",), "model": ("rate",), "self": ("rate",)}
+_OPTIONAL = {"oracle": ("tol",), "best_of_beam": ("tol",)}
 
 
 class Candidates(NamedTuple):
@@ -63,12 +67,13 @@ def check_spec(spec: str) -> tuple[str, dict]:
     kind, params = parse(spec)
     if kind not in KINDS:
         raise ValueError(f"unknown verifier {kind!r} in {spec!r}; choose {', '.join(KINDS)}")
-    expected = set(_PARAMS[kind])
-    if set(params) != expected:
-        raise ValueError(f"verifier {spec!r} takes parameters {sorted(expected) or 'none'}")
-    for name in ("rate", "r", "s"):
+    expected, optional = set(_PARAMS[kind]), set(_OPTIONAL.get(kind, ()))
+    if not expected <= set(params) <= expected | optional:
+        takes = sorted(expected) + [f"{o} (optional)" for o in sorted(optional)]
+        raise ValueError(f"verifier {spec!r} takes parameters {takes or 'none'}")
+    for name in ("rate", "r", "s", "tol"):
         if name in params:
-            low_ok = params[name] > 0 if name == "rate" else params[name] >= 0
+            low_ok = params[name] >= 0 if name in ("r", "s") else params[name] > 0
             high_ok = params[name] <= 1 if name in ("rate", "r") else True
             if not (low_ok and high_ok):
                 raise ValueError(f"verifier {spec!r}: {name} out of range")
@@ -81,17 +86,19 @@ def select(spec: str, cand: Candidates, key) -> Selection:
     m = cand.errors.shape[0]
     correct = cand.correct
     top_correct = correct[:, 0]
+    # what the oracles accept: the run's notion of correct, or a stricter threshold
+    accepted = cand.errors < params["tol"] if "tol" in params else correct
     dummy_x = jnp.zeros((m, 1))
     labels = jnp.ones((m,))
     top = np.zeros(m, int)
 
-    def keep(pruner, scores=None):
+    def keep(pruner, scores=None, judged=top_correct):
         return np.asarray(pruner.keep(key, dummy_x, labels, scores=scores,
-                                      correct=jnp.asarray(top_correct)))
+                                      correct=jnp.asarray(judged)))
 
     if kind == "best_of_beam":
-        has = correct.any(axis=1)
-        chosen = np.where(has, np.argmax(correct, axis=1), 0)
+        has = accepted.any(axis=1)
+        chosen = np.where(has, np.argmax(accepted, axis=1), 0)
         per_candidate = np.zeros_like(correct)
         per_candidate[np.arange(m), chosen] = has
         return Selection(chosen, has, correct.ravel(), per_candidate.ravel())
@@ -100,7 +107,7 @@ def select(spec: str, cand: Candidates, key) -> Selection:
     elif kind == "random":
         kept = keep(pruners.random(params["rate"]))
     elif kind == "oracle":
-        kept = keep(pruners.oracle())
+        kept = keep(pruners.oracle(), judged=accepted[:, 0])
     elif kind == "flip":
         kept = keep(pruners.label_only(1.0 - params["r"], params["r"]))
     elif kind == "perturbed":

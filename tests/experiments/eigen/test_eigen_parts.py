@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given
@@ -149,6 +150,25 @@ def test_verifiers_on_constructed_candidates():
     np.testing.assert_array_equal(flip1.kept, ~oracle.kept)
 
 
+def test_stricter_oracles_keep_fewer_and_are_rated_against_the_run_tol():
+    from simulate.pruners import measure
+
+    cand = _candidates()  # correct at 5 %: (0, 0) exact, (1, 1) 0.71 % off, (3, 1) exact
+    key = jax.random.key(0)
+    strict = verifiers.select("oracle:tol=0.005", cand, key)
+    np.testing.assert_array_equal(strict.kept, [True, False, False, False])
+    best = verifiers.select("best_of_beam:tol=0.005", cand, key)
+    np.testing.assert_array_equal(best.kept, [True, False, False, True])
+    np.testing.assert_array_equal(best.chosen[best.kept], [0, 1])
+    rates = measure(jnp.asarray(best.rate_correct), jnp.asarray(best.rate_kept))
+    # 2 of the 3 correct candidates kept, no wrong one: phi = 2/3, psi = 0, p* = 1
+    assert float(rates.phi) == pytest.approx(2 / 3) and float(rates.psi) == 0.0
+    assert float(rates.pstar) == pytest.approx(1.0)
+    # at the run's own tol the strict oracles are the plain ones
+    loose = verifiers.select("best_of_beam:tol=0.05", cand, key)
+    np.testing.assert_array_equal(loose.kept, verifiers.select("best_of_beam", cand, key).kept)
+
+
 def test_flip_verifier_rates_follow_the_knob():
     m = 20000
     rng = np.random.default_rng(0)
@@ -167,7 +187,10 @@ def test_flip_verifier_rates_follow_the_knob():
 
 
 @pytest.mark.parametrize("spec, name", [("magic", "unknown verifier"), ("flip:r=2", "out of range"),
-                                        ("model", "parameters"), ("random:rate=0", "out of range")])
+                                        ("model", "parameters"), ("random:rate=0", "out of range"),
+                                        ("oracle:tol=0", "out of range"),
+                                        ("none:tol=0.01", "parameters"),
+                                        ("oracle:rate=0.5", "parameters")])
 def test_bad_verifier_specs(spec, name):
     with pytest.raises(ValueError, match=name):
         verifiers.check_spec(spec)
