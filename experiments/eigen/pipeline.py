@@ -12,6 +12,10 @@
    do not parse are never trained on); a model trained on s real matrices is the reference.
 6. Every model is scored on ``n_test`` held-out matrices (greedy decoding): accuracy at 5, 2, 1
    and 0.5 % relative L1 error.
+7. ``replicates`` (optional, ``{"seeds": n, "verifiers": [...]}``): the generator and the
+   named verifiers' largest-pool models are trained again with ``n - 1`` other seeds (rows
+   ``model = "replicate"``), so that a difference from the generator can be judged against
+   training noise, which the test-set standard errors do not contain.
 
 Every stage is stored under ``out/stages/`` as files named by a hash of everything it depends
 on, written atomically, the JSON record last; a rerun skips finished stages, and a training
@@ -132,6 +136,7 @@ class _Run(StagedRun):
                                                  (min(cfg["audit"], cand.errors.shape[0]),),
                                                  replace=False))
         order = np.arange(cand.errors.shape[0])  # pools are prefixes of the candidate set
+        largest_selection = {}  # spec -> (verifier index, training indices at the largest pool)
         for vi, spec in enumerate(cfg["verifiers"]):
             sel = verifiers.select(spec, cand, self.key("verify", vi))
             rates = measure(jnp.asarray(sel.rate_correct), jnp.asarray(sel.rate_kept))
@@ -140,6 +145,8 @@ class _Run(StagedRun):
             for size in cfg["sizes"]:
                 pool = order[:size]
                 train_idx = pool[sel.kept[pool] & chosen_ok[pool]]
+                if size == max(cfg["sizes"]):
+                    largest_selection[spec] = (vi, train_idx, sel.chosen)
                 row = {"model": "synthetic", "verifier": spec, "size": int(size),
                        "train_pairs": int(train_idx.size),
                        "p": float(rates.p), "phi": float(rates.phi), "psi": float(rates.psi),
@@ -162,6 +169,37 @@ class _Run(StagedRun):
             rows.append({"model": "real", "verifier": "", "size": int(size),
                          "train_pairs": int(size),
                          **self.evaluate(model, test_src, test_e, gen_correct)[0]})
+        rows += self.replicates(real_src, real_tgt, synth_src, largest_selection, test_src,
+                                test_e, gen_correct)
+        return rows
+
+    def replicates(self, real_src, real_tgt, synth_src, largest_selection, test_src, test_e,
+                   gen_correct):
+        """The generator and the named verifiers' largest-pool models with other seeds
+        (seed s >= 1 folds s into the seed-0 model's key: the seed-0 model is the main row)."""
+        rep = self.cfg.get("replicates")
+        if not rep:
+            return []
+        rows, size = [], max(self.cfg["sizes"])
+        for seed in range(1, rep["seeds"]):
+            model = self.trained(f"generator-seed{seed}", real_src, real_tgt,
+                                 self.cfg["generator_train"], self.key("generator", seed))
+            rows.append({"model": "replicate", "verifier": "", "size": self.cfg["n_real"],
+                         "train_pairs": self.cfg["n_real"], "seed": seed,
+                         **self.evaluate(model, test_src, test_e, gen_correct)[0]})
+            self.log(f"generator seed {seed}: {rows[-1]['accuracy']:.3f}")
+            for spec in rep["verifiers"]:
+                vi, train_idx, chosen = largest_selection[spec]
+                if train_idx.size == 0:
+                    continue
+                tgt = self._beam_cache[train_idx, chosen[train_idx]]
+                model = self.trained(f"retrain-v{vi}-s{size}-seed{seed}", synth_src[train_idx],
+                                     tgt, self.cfg["retrain"],
+                                     self.key("retrain", vi, int(size), seed))
+                rows.append({"model": "replicate", "verifier": spec, "size": int(size),
+                             "train_pairs": int(train_idx.size), "seed": seed,
+                             **self.evaluate(model, test_src, test_e, gen_correct)[0]})
+                self.log(f"{spec} size {size} seed {seed}: {rows[-1]['accuracy']:.3f}")
         return rows
 
     def audit(self, spec, sel, audit_idx, cand):
@@ -258,6 +296,7 @@ def summarize(rows) -> dict:
     none = [r for r in synth if r["verifier"] == "none"]
     oracle = [r for r in synth if r["verifier"] == "oracle"]
     return {
+        **_replicate_summary(rows, gen, final),
         "generator_accuracy": gen["accuracy"],
         "largest_size": largest,
         "none_below_generator_at_every_size": bool(none) and all(
@@ -276,6 +315,32 @@ def summarize(rows) -> dict:
         "best_by_audit": max(usable, key=lambda v: final[v]["audit_pstar"]) if usable else None,
         "best_by_accuracy": max(usable, key=lambda v: final[v]["accuracy"]) if usable else None,
     }
+
+
+def _replicate_summary(rows, gen, final) -> dict:
+    """Accuracy across training seeds (seed 0 is the main row) of the generator and of each
+    replicated verifier, and each verifier's mean difference from the generator's mean with a
+    standard error from the seed-to-seed spread of both (test and training noise together)."""
+    reps = [r for r in rows if r["model"] == "replicate"]
+    if not reps:
+        return {}
+    by_name = {"generator": [gen["accuracy"]] + [r["accuracy"] for r in reps
+                                                 if r["verifier"] == ""]}
+    for spec in dict.fromkeys(r["verifier"] for r in reps if r["verifier"]):
+        by_name[spec] = [final[spec]["accuracy"]] + [r["accuracy"] for r in reps
+                                                     if r["verifier"] == spec]
+    out = {}
+    g = np.asarray(by_name["generator"], float)
+    for name, accs in by_name.items():
+        a = np.asarray(accs, float)
+        entry = {"accuracies": a.tolist(), "mean": float(a.mean()),
+                 "sd": float(a.std(ddof=1)) if a.size > 1 else float("nan")}
+        if name != "generator":
+            entry["mean_minus_generator"] = float(a.mean() - g.mean())
+            entry["se"] = float(np.sqrt(a.var(ddof=1) / a.size + g.var(ddof=1) / g.size)) \
+                if min(a.size, g.size) > 1 else float("nan")
+        out[name] = entry
+    return {"training_seeds": out}
 
 
 def load_results(out) -> tuple[list[dict], dict]:

@@ -44,6 +44,40 @@ def test_rows_cover_every_verifier_size_and_reference(quick_run):
         assert c["difference"] == pytest.approx(final["accuracy"] - gen["accuracy"], nan_ok=True)
 
 
+def test_training_seed_replicates(quick_run):
+    """Replicates retrain the same selection with other seeds; the summary's spread and
+    differences are recomputed here from the rows."""
+    config, out, rows = quick_run
+    largest, seeds = max(config["sizes"]), config["replicates"]["seeds"]
+    reps = [r for r in rows if r["model"] == "replicate"]
+    assert sorted((r["verifier"], r["seed"]) for r in reps) == sorted(
+        (v, s) for s in range(1, seeds) for v in ["", *config["replicates"]["verifiers"]])
+    gen = next(r for r in rows if r["model"] == "generator")
+    _, summary = pipeline.load_results(out)
+    g = [gen["accuracy"]] + [r["accuracy"] for r in reps if r["verifier"] == ""]
+    for spec in config["replicates"]["verifiers"]:
+        main = next(r for r in rows if r["model"] == "synthetic" and r["verifier"] == spec
+                    and r["size"] == largest)
+        same = [r for r in reps if r["verifier"] == spec]
+        assert all(r["train_pairs"] == main["train_pairs"] for r in same)
+        a = [main["accuracy"]] + [r["accuracy"] for r in same]
+        entry = summary["training_seeds"][spec]
+        np.testing.assert_allclose(entry["accuracies"], a)
+        assert entry["mean_minus_generator"] == pytest.approx(np.mean(a) - np.mean(g))
+        assert entry["se"] == pytest.approx(np.sqrt(np.var(a, ddof=1) / len(a) +
+                                                    np.var(g, ddof=1) / len(g)))
+    # each seed is a model of its own, stored under its own name
+    assert len(list((out / "stages").glob("generator-seed1-*.eqx.json"))) == 1
+
+
+@pytest.mark.parametrize("rep, name", [({"seeds": 1, "verifiers": ["oracle"]}, "seeds"),
+                                       ({"seeds": 2, "verifiers": ["magic"]}, "magic"),
+                                       ({"seeds": 2}, "replicates")])
+def test_bad_replicates_are_named(rep, name):
+    with pytest.raises(ValueError, match=name):
+        presets.preset("quick", replicates=rep)
+
+
 def test_rates_recomputed_from_the_stored_candidates(quick_run):
     """p, phi, psi, p* in the table equal an independent recount on the stored beams."""
     config, out, rows = quick_run
