@@ -11,12 +11,27 @@ import jax
 
 from simulate import store
 
-__all__ = ["StagedRun", "stage_hash"]
+__all__ = ["StagedRun", "stage_hash", "check_replicates"]
 
 
 def stage_hash(obj) -> str:
     """16 hex digits of the SHA-256 of a JSON-able description of a stage's inputs."""
     return hashlib.sha256(store.canonical_json(obj).encode()).hexdigest()[:16]
+
+
+def check_replicates(rep, names) -> None:
+    """A pipeline's optional ``replicates`` setting: ``{"seeds": n >= 2, "verifiers": [...]}``
+    naming verifiers among ``names``; errors name the bad part."""
+    if not isinstance(rep, dict) or set(rep) != {"seeds", "verifiers"}:
+        raise ValueError(f"replicates must be {{'seeds': n, 'verifiers': [...]}}; got {rep!r}")
+    seeds = rep["seeds"]
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2:
+        raise ValueError(f"replicates.seeds must be an integer >= 2; got {seeds!r}")
+    if not isinstance(rep["verifiers"], list):
+        raise ValueError(f"replicates.verifiers must be a list; got {rep['verifiers']!r}")
+    unknown = [v for v in rep["verifiers"] if v not in names]
+    if unknown:
+        raise ValueError(f"replicates.verifiers names {unknown[0]!r}, not one of {list(names)}")
 
 
 class StagedRun:

@@ -2,8 +2,10 @@
 
 Left: accuracy (relative L1 error < 5 %) of models trained on each verifier's selection of the
 generator's beam-search answers, against the synthesized pool size, with the generator and
-models trained on as many real matrices as references. Right: final accuracy against the
-measured p* of each verifier (Spearman correlation printed), with the audit estimate's interval.
+models trained on as many real matrices as references; crosses are the same selections
+retrained with other seeds, the grey band the generator's range over its seeds (training noise,
+where the run has replicates). Right: final accuracy against the measured p* of each verifier
+(Spearman correlation printed), with the audit estimate's interval.
 Reads ``figures/data/eigen-cpu`` (``beyond-collapse eigen --preset cpu``).
 
     python -m figures.fig_eigen [--data DIR] [--out DIR]
@@ -34,6 +36,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     tol = summary.get("tol", 0.05)
     synth = [r for r in rows if r["model"] == "synthetic" and np.isfinite(r["accuracy"])]
     real = sorted((r for r in rows if r["model"] == "real"), key=lambda r: r["size"])
+    reps = [r for r in rows if r["model"] == "replicate" and np.isfinite(r["accuracy"])]
     specs = list(dict.fromkeys(r["verifier"] for r in synth))
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.6))
     cmap = plt.cm.viridis(np.linspace(0.0, 0.9, len(specs)))
@@ -41,6 +44,13 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
         pts = sorted((r for r in synth if r["verifier"] == spec), key=lambda r: r["size"])
         left.plot([r["size"] for r in pts], [r["accuracy"] for r in pts], marker="o",
                   color=color, label=f"{spec} (p* = {pts[-1]['pstar']:.2f})")
+        seeds = [r for r in reps if r["verifier"] == spec]
+        left.scatter([r["size"] for r in seeds], [r["accuracy"] for r in seeds], marker="x",
+                     color=color, zorder=3)
+    gen_seeds = [gen["accuracy"]] + [r["accuracy"] for r in reps if r["verifier"] == ""]
+    if len(gen_seeds) > 1:
+        left.axhspan(min(gen_seeds), max(gen_seeds), color="0.85", zorder=0,
+                     label=f"generator over {len(gen_seeds)} seeds")
     left.plot([r["size"] for r in real], [r["accuracy"] for r in real], "k-s",
               label="trained on real matrices")
     left.axhline(gen["accuracy"], color="0.3", ls="--", lw=1.5,

@@ -38,7 +38,7 @@ import numpy as np
 import theory
 from experiments import seq2seq
 from experiments._stages import StagedRun, stage_hash
-from experiments._stats import spearman, standard_error
+from experiments._stats import seed_spread, spearman, standard_error
 from simulate import store
 from simulate.pruners import measure
 
@@ -318,9 +318,8 @@ def summarize(rows) -> dict:
 
 
 def _replicate_summary(rows, gen, final) -> dict:
-    """Accuracy across training seeds (seed 0 is the main row) of the generator and of each
-    replicated verifier, and each verifier's mean difference from the generator's mean with a
-    standard error from the seed-to-seed spread of both (test and training noise together)."""
+    """Accuracy over training seeds (seed 0 is the main row) of the generator and of each
+    replicated verifier, with differences from the generator (``_stats.seed_spread``)."""
     reps = [r for r in rows if r["model"] == "replicate"]
     if not reps:
         return {}
@@ -329,18 +328,7 @@ def _replicate_summary(rows, gen, final) -> dict:
     for spec in dict.fromkeys(r["verifier"] for r in reps if r["verifier"]):
         by_name[spec] = [final[spec]["accuracy"]] + [r["accuracy"] for r in reps
                                                      if r["verifier"] == spec]
-    out = {}
-    g = np.asarray(by_name["generator"], float)
-    for name, accs in by_name.items():
-        a = np.asarray(accs, float)
-        entry = {"accuracies": a.tolist(), "mean": float(a.mean()),
-                 "sd": float(a.std(ddof=1)) if a.size > 1 else float("nan")}
-        if name != "generator":
-            entry["mean_minus_generator"] = float(a.mean() - g.mean())
-            entry["se"] = float(np.sqrt(a.var(ddof=1) / a.size + g.var(ddof=1) / g.size)) \
-                if min(a.size, g.size) > 1 else float("nan")
-        out[name] = entry
-    return {"training_seeds": out}
+    return {"training_seeds": seed_spread(by_name)}
 
 
 def load_results(out) -> tuple[list[dict], dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from experiments._stages import check_replicates
+
 from . import verifiers
 
 __all__ = ["PRESETS", "preset", "validate"]
@@ -95,14 +97,6 @@ def validate(cfg: dict) -> dict:
         raise ValueError("verifiers must name at least one verifier")
     for spec in cfg["verifiers"]:
         verifiers.check_spec(spec)
-    rep = cfg.get("replicates")
-    if rep is not None:
-        if not isinstance(rep, dict) or set(rep) != {"seeds", "verifiers"}:
-            raise ValueError(f"replicates must be {{'seeds': n, 'verifiers': [...]}}; got {rep!r}")
-        seeds = rep["seeds"]
-        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2:
-            raise ValueError(f"replicates.seeds must be an integer >= 2; got {seeds!r}")
-        unknown = [v for v in rep["verifiers"] if v not in cfg["verifiers"]]
-        if unknown:
-            raise ValueError(f"replicates.verifiers names {unknown[0]!r}, not in verifiers")
+    if "replicates" in cfg:
+        check_replicates(cfg["replicates"], cfg["verifiers"])
     return cfg

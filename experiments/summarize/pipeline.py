@@ -15,6 +15,9 @@
    size in ``sizes``, and scored by ROUGE-1/2/L (greedy decoding) on the test articles, beside
    the generator. Which rule's p* ranks the verifiers' final ROUGE-1 best is reported
    (Spearman correlations).
+6. ``replicates`` (optional, ``{"seeds": n, "verifiers": [...]}``): the generator and the
+   named verifiers' largest-size models trained again with ``n - 1`` other seeds (rows
+   ``model = "replicate"``), so that differences are judged against training noise too.
 
 Stages are stored under ``out/stages/`` keyed by a hash of their inputs and skipped on rerun;
 trainings resume from checkpoints. Results: ``results.csv``, ``summary.json``, ``run.json``.
@@ -31,11 +34,12 @@ import jax
 import numpy as np
 
 from experiments._stages import StagedRun, stage_hash
-from experiments._stats import spearman, standard_error
+from experiments._stats import seed_spread, spearman, standard_error
 from simulate import store
 
 from . import corpus, pstar, records, rouge, verifiers
 from .backends import JaxBackend
+from .presets import VERIFIERS
 from .tokenizer import WordTokenizer
 
 __all__ = ["run", "load_results", "keyword_judge", "with_title"]
@@ -127,11 +131,13 @@ class _Run(StagedRun):
                  ("judge", verifiers.Judge(keyword_judge, "judge"))]
         rows = [{"model": "generator", "verifier": "", "size": n_real, **gen_eval},
                 {"model": "other_model", "verifier": "", "size": n_other, **other_eval}]
+        assert [name for name, _ in named] == list(VERIFIERS)
+        chosen_by = {}
         for vi, (name, ver) in enumerate(named):
             scores = rouge1 if name == "oracle" else ver.scores(pool, cands,
                                                                generator_scores=gen_scores)
             kept = verifiers.best_of_k(scores)
-            chosen = np.argmax(kept, axis=1)
+            chosen = chosen_by[name] = np.argmax(kept, axis=1)
             rates = {}
             for rule in pstar.RULES:
                 est = pstar.estimate(rule, rouge1, scores, kept, threshold=c["threshold"])
@@ -147,6 +153,31 @@ class _Run(StagedRun):
                              "selected_rouge1": selected_rouge,
                              **self.evaluate(model, test, gen_rouge1)[0]})
                 self.log(f"{name} size {size}: rouge1 {rows[-1]['rouge1']:.3f}")
+        rows += self.replicates(tok, real, pool, cands, chosen_by, test, gen_rouge1)
+        return rows
+
+    def replicates(self, tok, real, pool, cands, chosen_by, test, gen_rouge1):
+        """The generator and the named verifiers' largest-size models with other seeds (seed
+        s >= 1 folds s into the seed-0 model's key: the seed-0 model is the main row)."""
+        rep = self.cfg.get("replicates")
+        if not rep:
+            return []
+        rows, size = [], max(self.cfg["sizes"])
+        for seed in range(1, rep["seeds"]):
+            model = self.trained(f"generator-seed{seed}", tok, [a.text for a in real],
+                                 [a.summary for a in real], self.key("generator", seed))
+            rows.append({"model": "replicate", "verifier": "", "size": len(real), "seed": seed,
+                         **self.evaluate(model, test, gen_rouge1)[0]})
+            self.log(f"generator seed {seed}: rouge1 {rows[-1]['rouge1']:.4f}")
+            for name in rep["verifiers"]:
+                vi, chosen = VERIFIERS.index(name), chosen_by[name]
+                model = self.trained(f"retrain-{name}-s{size}-seed{seed}", tok,
+                                     [pool[i].text for i in range(size)],
+                                     [cands[i][chosen[i]] for i in range(size)],
+                                     self.key("retrain", vi, size, seed))
+                rows.append({"model": "replicate", "verifier": name, "size": size,
+                             "seed": seed, **self.evaluate(model, test, gen_rouge1)[0]})
+                self.log(f"{name} size {size} seed {seed}: rouge1 {rows[-1]['rouge1']:.4f}")
         return rows
 
     def candidates(self, gen, pool):
@@ -222,11 +253,20 @@ def summarize(rows) -> dict:
                 "se": r.get("rouge1_minus_generator_se", float("nan"))}
 
     random, oracle = by_size("random"), by_size("oracle")
+    reps = [r for r in rows if r["model"] == "replicate"]
+    seeds = {}
+    if reps:  # ROUGE-1 over training seeds; seed 0 is the main row
+        seeds = {"generator": [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]}
+        for name in dict.fromkeys(r["verifier"] for r in reps if r["verifier"]):
+            seeds[name] = [final[name]["rouge1"]] + [r["rouge1"] for r in reps
+                                                     if r["verifier"] == name]
+        seeds = {"training_seeds": seed_spread(seeds)}
     equal = int(gen["size"])  # the generator's real pairs: the paper compares at equal size
     comparisons = {f"{name}_size_{size}": against_generator(r)
                    for name, rows_by_size in (("random", random), ("oracle", oracle))
                    for size, r in sorted(rows_by_size.items())}
     return {
+        **seeds,
         "generator_rouge1": gen["rouge1"],
         "final_rouge1": {v: final[v]["rouge1"] for v in names},
         "random_below_generator_at_equal_size": (random[equal]["rouge1"] < gen["rouge1"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments._stats import spearman, standard_error
+from experiments._stats import seed_spread, spearman, standard_error
 
 
 def test_spearman_matches_scipy_and_refuses_degenerate_input():
@@ -26,3 +26,16 @@ def test_paired_standard_error_of_a_difference():
     d = b - a
     assert standard_error(d) == pytest.approx(np.sqrt(0.03 * 0.97 * 100 / 99 / 100))
     assert standard_error(d) == pytest.approx(stats.sem(d))
+
+
+def test_seed_spread_against_scipy_welch():
+    gen, ver = [0.40, 0.43, 0.42], [0.47, 0.50, 0.46, 0.49]
+    out = seed_spread({"generator": gen, "oracle": ver})
+    assert out["generator"]["mean"] == pytest.approx(np.mean(gen))
+    assert out["oracle"]["sd"] == pytest.approx(stats.tstd(ver))
+    assert out["oracle"]["mean_minus_generator"] == pytest.approx(np.mean(ver) - np.mean(gen))
+    # Welch's t statistic is the difference over this standard error
+    welch = stats.ttest_ind(ver, gen, equal_var=False).statistic
+    assert out["oracle"]["mean_minus_generator"] / out["oracle"]["se"] == pytest.approx(welch)
+    assert "se" not in out["generator"]
+    assert np.isnan(seed_spread({"generator": [0.4], "x": [0.5]})["x"]["se"])

@@ -62,7 +62,7 @@ def test_training_seed_replicates(quick_run):
         assert all(r["train_pairs"] == main["train_pairs"] for r in same)
         a = [main["accuracy"]] + [r["accuracy"] for r in same]
         entry = summary["training_seeds"][spec]
-        np.testing.assert_allclose(entry["accuracies"], a)
+        np.testing.assert_allclose(entry["values"], a)
         assert entry["mean_minus_generator"] == pytest.approx(np.mean(a) - np.mean(g))
         assert entry["se"] == pytest.approx(np.sqrt(np.var(a, ddof=1) / len(a) +
                                                     np.var(g, ddof=1) / len(g)))

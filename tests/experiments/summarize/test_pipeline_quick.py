@@ -34,6 +34,32 @@ def test_rows_and_summary(quick_run):
             assert 0 <= r["rouge1_minus_generator_se"] < 0.5
 
 
+def test_training_seed_replicates(quick_run):
+    """The replicated selections are retrained on the same pairs with other seeds; the
+    summary's spread is recomputed here from the rows."""
+    config, out, rows = quick_run
+    largest, seeds = max(config["sizes"]), config["replicates"]["seeds"]
+    reps = [r for r in rows if r["model"] == "replicate"]
+    assert sorted((r["verifier"], r["seed"]) for r in reps) == sorted(
+        (v, s) for s in range(1, seeds) for v in ["", *config["replicates"]["verifiers"]])
+    _, summary = pipeline.load_results(out)
+    gen = next(r for r in rows if r["model"] == "generator")
+    g = [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]
+    for name in config["replicates"]["verifiers"]:
+        main = next(r for r in rows if r["model"] == "synthetic" and r["verifier"] == name
+                    and r["size"] == largest)
+        a = [main["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == name]
+        entry = summary["training_seeds"][name]
+        np.testing.assert_allclose(entry["values"], a)
+        assert entry["mean_minus_generator"] == pytest.approx(np.mean(a) - np.mean(g))
+    assert len(list((out / "stages").glob("retrain-oracle-s*-seed1-*.eqx.json"))) == 1
+    for bad, name in [({"seeds": 1, "verifiers": ["oracle"]}, "seeds"),
+                      ({"seeds": 2, "verifiers": ["llama"]}, "llama"),
+                      ({"verifiers": ["oracle"]}, "replicates")]:
+        with pytest.raises(ValueError, match=name):
+            presets.preset("quick", replicates=bad)
+
+
 def test_standard_error_is_scipys_sem():
     from scipy import stats
 
