@@ -2,7 +2,8 @@
 
 Left: ROUGE-1 of models fine-tuned on each verifier's best-of-k choices against the number of
 articles in the synthesized pool (bars: paired standard errors against the generator), the
-generator as a line. Right: ROUGE-1 against p* under the three correctness rules (threshold,
+generator as a line; crosses are the same selections retrained with other seeds and the grey
+band the generator's range over its seeds (training noise, where the run has replicates). Right: ROUGE-1 against p* under the three correctness rules (threshold,
 best-of-article, pairwise), at each pool size, with each rule's Spearman correlation. Reads
 ``figures/data/summarize-cpu`` (``beyond-collapse summarize --preset cpu``).
 
@@ -31,6 +32,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
 
     gen = next(r for r in rows if r["model"] == "generator")
     synth = [r for r in rows if r["model"] == "synthetic"]
+    reps = [r for r in rows if r["model"] == "replicate"]
     names = list(dict.fromkeys(r["verifier"] for r in synth))
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
     for name in names:
@@ -38,8 +40,15 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
         # Bars: the paired standard error against the generator (same test articles), where
         # the run recorded it.
         se = [r.get("rouge1_minus_generator_se", float("nan")) for r in pts]
-        left.errorbar([r["size"] for r in pts], [r["rouge1"] for r in pts], yerr=se, marker="o",
-                      capsize=3, label=name)
+        line = left.errorbar([r["size"] for r in pts], [r["rouge1"] for r in pts], yerr=se,
+                             marker="o", capsize=3, label=name)
+        seeds = [r for r in reps if r["verifier"] == name]
+        left.scatter([r["size"] for r in seeds], [r["rouge1"] for r in seeds], marker="x",
+                     color=line[0].get_color(), zorder=3)
+    gen_seeds = [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]
+    if len(gen_seeds) > 1:
+        left.axhspan(min(gen_seeds), max(gen_seeds), color="0.85", zorder=0,
+                     label=f"generator over {len(gen_seeds)} seeds")
     left.axhline(gen["rouge1"], color="0.3", ls="--", label=f"generator ({gen['size']} real)")
     left.set_xlabel("articles in the synthesized pool (one selected summary each)")
     left.set_ylabel("ROUGE-1 F on held-out articles")

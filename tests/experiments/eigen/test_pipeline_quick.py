@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -136,3 +138,12 @@ def test_cli_rejects_bad_presets_and_other_runs(quick_run, capsys, tmp_path):
     assert "another eigenvalue run" in capsys.readouterr().err
     with pytest.raises(ValueError, match="sizes"):
         presets.preset("quick", sizes=[10_000])
+
+
+def test_figure_renders_a_run_with_replicates(quick_run, tmp_path):
+    from figures import fig_eigen
+
+    _, out, _ = quick_run
+    paths = fig_eigen.render(out_dir=tmp_path, data_dir=out)
+    assert {p.suffix for p in map(Path, paths)} == {".png", ".pdf"}
+    assert all(Path(p).stat().st_size > 0 for p in paths)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -161,3 +163,12 @@ def test_summary_flags_compare_at_equal_size_and_at_the_largest():
     s = pipeline.summarize([r for r in rows if r["size"] != 100 or r["model"] == "generator"])
     assert s["random_below_generator_at_equal_size"] is None
     assert s["oracle_above_generator_at_largest"] is True
+
+
+def test_figure_renders_a_run_with_replicates(quick_run, tmp_path):
+    from figures import fig_summarize
+
+    _, out, _ = quick_run
+    paths = fig_summarize.render(out_dir=tmp_path, data_dir=out)
+    assert {p.suffix for p in map(Path, paths)} == {".png", ".pdf"}
+    assert all(Path(p).stat().st_size > 0 for p in paths)
