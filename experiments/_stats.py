@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["spearman", "standard_error", "seed_spread"]
+__all__ = ["spearman", "standard_error", "spread", "seed_spread"]
 
 
 def spearman(x, y) -> float:
@@ -25,20 +25,25 @@ def standard_error(values) -> float:
     return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
-def seed_spread(values_by_name: dict, reference: str = "generator") -> dict:
-    """Per name: the metric over training seeds, its mean and standard deviation; for every
-    name but ``reference`` also the difference of means from it, with the Welch standard error
-    sqrt(s_a^2 / n_a + s_r^2 / n_r). The seed-to-seed spread holds both training and test noise,
-    so this error judges a difference that a paired test-set error alone understates."""
-    ref = np.asarray(values_by_name[reference], float)
+def spread(values) -> dict:
+    """``values``, their ``mean`` and sample standard deviation ``sd`` (NaN for one value)."""
+    a = np.asarray(values, float)
+    return {"values": a.tolist(), "mean": float(a.mean()),
+            "sd": float(a.std(ddof=1)) if a.size > 1 else float("nan")}
+
+
+def seed_spread(values_by_name: dict, reference: float, test_se: dict | None = None) -> dict:
+    """Per name: a metric over training seeds of models trained on the same data (``values``,
+    ``mean``, ``sd``), and the mean's difference from ``reference`` (the one model they are
+    compared with: the generator that made their data) with the standard error
+    sqrt(sd^2 / n + test_se^2): the training noise of the mean, which a test-set error alone
+    misses, plus the test-set noise of the paired difference (``test_se[name]``, 0 if absent).
+    """
     out = {}
     for name, values in values_by_name.items():
-        a = np.asarray(values, float)
-        entry = {"values": a.tolist(), "mean": float(a.mean()),
-                 "sd": float(a.std(ddof=1)) if a.size > 1 else float("nan")}
-        if name != reference:
-            entry["mean_minus_" + reference] = float(a.mean() - ref.mean())
-            entry["se"] = (float(np.sqrt(a.var(ddof=1) / a.size + ref.var(ddof=1) / ref.size))
-                           if min(a.size, ref.size) > 1 else float("nan"))
+        entry = spread(values)
+        paired = float((test_se or {}).get(name, 0.0))
+        entry["mean_minus_reference"] = entry["mean"] - float(reference)
+        entry["se"] = float(np.sqrt(entry["sd"] ** 2 / len(values) + paired ** 2))
         out[name] = entry
     return out

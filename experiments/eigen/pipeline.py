@@ -38,7 +38,7 @@ import numpy as np
 import theory
 from experiments import seq2seq
 from experiments._stages import StagedRun, stage_hash
-from experiments._stats import seed_spread, spearman, standard_error
+from experiments._stats import seed_spread, spearman, spread, standard_error
 from simulate import store
 from simulate.pruners import measure
 
@@ -318,17 +318,19 @@ def summarize(rows) -> dict:
 
 
 def _replicate_summary(rows, gen, final) -> dict:
-    """Accuracy over training seeds (seed 0 is the main row) of the generator and of each
-    replicated verifier, with differences from the generator (``_stats.seed_spread``)."""
+    """Accuracy over training seeds (seed 0 is the main row) of each replicated verifier's
+    model, against the generator that made its data (``_stats.seed_spread``); the generator's
+    own other seeds are other generators, reported for the size of training noise only."""
     reps = [r for r in rows if r["model"] == "replicate"]
     if not reps:
         return {}
-    by_name = {"generator": [gen["accuracy"]] + [r["accuracy"] for r in reps
-                                                 if r["verifier"] == ""]}
-    for spec in dict.fromkeys(r["verifier"] for r in reps if r["verifier"]):
-        by_name[spec] = [final[spec]["accuracy"]] + [r["accuracy"] for r in reps
-                                                     if r["verifier"] == spec]
-    return {"training_seeds": seed_spread(by_name)}
+    by_name = {spec: [final[spec]["accuracy"]] + [r["accuracy"] for r in reps
+                                                  if r["verifier"] == spec]
+               for spec in dict.fromkeys(r["verifier"] for r in reps if r["verifier"])}
+    test_se = {spec: final[spec].get("accuracy_minus_generator_se", 0.0) for spec in by_name}
+    gens = [gen["accuracy"]] + [r["accuracy"] for r in reps if r["verifier"] == ""]
+    return {"training_seeds": seed_spread(by_name, gen["accuracy"], test_se),
+            "generator_seeds": spread(gens)}
 
 
 def load_results(out) -> tuple[list[dict], dict]:

@@ -34,7 +34,7 @@ import jax
 import numpy as np
 
 from experiments._stages import StagedRun, stage_hash
-from experiments._stats import seed_spread, spearman, standard_error
+from experiments._stats import seed_spread, spearman, spread, standard_error
 from simulate import store
 
 from . import corpus, pstar, records, rouge, verifiers
@@ -255,12 +255,15 @@ def summarize(rows) -> dict:
     random, oracle = by_size("random"), by_size("oracle")
     reps = [r for r in rows if r["model"] == "replicate"]
     seeds = {}
-    if reps:  # ROUGE-1 over training seeds; seed 0 is the main row
-        seeds = {"generator": [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]}
-        for name in dict.fromkeys(r["verifier"] for r in reps if r["verifier"]):
-            seeds[name] = [final[name]["rouge1"]] + [r["rouge1"] for r in reps
-                                                     if r["verifier"] == name]
-        seeds = {"training_seeds": seed_spread(seeds)}
+    if reps:  # ROUGE-1 over training seeds (seed 0 is the main row), against this generator
+        by_name = {name: [final[name]["rouge1"]] + [r["rouge1"] for r in reps
+                                                    if r["verifier"] == name]
+                   for name in dict.fromkeys(r["verifier"] for r in reps if r["verifier"])}
+        test_se = {n: final[n].get("rouge1_minus_generator_se", 0.0) for n in by_name}
+        gens = [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]
+        seeds = {"training_seeds": seed_spread(by_name, gen["rouge1"], test_se),
+                 # other generators (same real data, other seeds): the size of training noise
+                 "generator_seeds": spread(gens)}
     equal = int(gen["size"])  # the generator's real pairs: the paper compares at equal size
     comparisons = {f"{name}_size_{size}": against_generator(r)
                    for name, rows_by_size in (("random", random), ("oracle", oracle))

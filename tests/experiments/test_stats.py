@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments._stats import seed_spread, spearman, standard_error
+from experiments._stats import seed_spread, spearman, spread, standard_error
 
 
 def test_spearman_matches_scipy_and_refuses_degenerate_input():
@@ -28,14 +28,16 @@ def test_paired_standard_error_of_a_difference():
     assert standard_error(d) == pytest.approx(stats.sem(d))
 
 
-def test_seed_spread_against_scipy_welch():
-    gen, ver = [0.40, 0.43, 0.42], [0.47, 0.50, 0.46, 0.49]
-    out = seed_spread({"generator": gen, "oracle": ver})
-    assert out["generator"]["mean"] == pytest.approx(np.mean(gen))
+def test_seed_spread_by_hand():
+    """Seeds of one selection against the one generator that made its data: the mean's
+    training noise (scipy's SEM over seeds) and the paired test-set error, in quadrature."""
+    ver = [0.47, 0.50, 0.46, 0.49]
+    out = seed_spread({"oracle": ver, "none": [0.40]}, 0.43, {"oracle": 0.005})
+    assert out["oracle"]["mean"] == pytest.approx(np.mean(ver))
     assert out["oracle"]["sd"] == pytest.approx(stats.tstd(ver))
-    assert out["oracle"]["mean_minus_generator"] == pytest.approx(np.mean(ver) - np.mean(gen))
-    # Welch's t statistic is the difference over this standard error
-    welch = stats.ttest_ind(ver, gen, equal_var=False).statistic
-    assert out["oracle"]["mean_minus_generator"] / out["oracle"]["se"] == pytest.approx(welch)
-    assert "se" not in out["generator"]
-    assert np.isnan(seed_spread({"generator": [0.4], "x": [0.5]})["x"]["se"])
+    assert out["oracle"]["mean_minus_reference"] == pytest.approx(np.mean(ver) - 0.43)
+    assert out["oracle"]["se"] == pytest.approx(np.hypot(stats.sem(ver), 0.005))
+    # one seed: no spread to measure, so no error either
+    assert np.isnan(out["none"]["sd"]) and np.isnan(out["none"]["se"])
+    assert spread([0.4, 0.6]) == {"values": [0.4, 0.6], "mean": pytest.approx(0.5),
+                                  "sd": pytest.approx(np.sqrt(0.02))}

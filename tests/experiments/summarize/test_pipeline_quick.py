@@ -46,14 +46,17 @@ def test_training_seed_replicates(quick_run):
         (v, s) for s in range(1, seeds) for v in ["", *config["replicates"]["verifiers"]])
     _, summary = pipeline.load_results(out)
     gen = next(r for r in rows if r["model"] == "generator")
-    g = [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]
     for name in config["replicates"]["verifiers"]:
         main = next(r for r in rows if r["model"] == "synthetic" and r["verifier"] == name
                     and r["size"] == largest)
         a = [main["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == name]
         entry = summary["training_seeds"][name]
         np.testing.assert_allclose(entry["values"], a)
-        assert entry["mean_minus_generator"] == pytest.approx(np.mean(a) - np.mean(g))
+        assert entry["mean_minus_reference"] == pytest.approx(np.mean(a) - gen["rouge1"])
+        assert entry["se"] == pytest.approx(np.sqrt(np.var(a, ddof=1) / len(a) +
+                                                    main["rouge1_minus_generator_se"] ** 2))
+    g = [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]
+    np.testing.assert_allclose(summary["generator_seeds"]["values"], g)
     assert len(list((out / "stages").glob("retrain-oracle-s*-seed1-*.eqx.json"))) == 1
     for bad, name in [({"seeds": 1, "verifiers": ["oracle"]}, "seeds"),
                       ({"seeds": 2, "verifiers": ["llama"]}, "llama"),
