@@ -50,7 +50,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     gen_seeds = [gen["accuracy"]] + [r["accuracy"] for r in reps if r["verifier"] == ""]
     if len(gen_seeds) > 1:
         left.axhspan(min(gen_seeds), max(gen_seeds), color="0.85", zorder=0,
-                     label=f"generator over {len(gen_seeds)} seeds")
+                     label=f"generator, {len(gen_seeds)} training seeds (data: seed 0)")
     left.plot([r["size"] for r in real], [r["accuracy"] for r in real], "k-s",
               label="trained on real matrices")
     left.axhline(gen["accuracy"], color="0.3", ls="--", lw=1.5,

@@ -48,7 +48,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     gen_seeds = [gen["rouge1"]] + [r["rouge1"] for r in reps if r["verifier"] == ""]
     if len(gen_seeds) > 1:
         left.axhspan(min(gen_seeds), max(gen_seeds), color="0.85", zorder=0,
-                     label=f"generator over {len(gen_seeds)} seeds")
+                     label=f"generator, {len(gen_seeds)} training seeds (data: seed 0)")
     left.axhline(gen["rouge1"], color="0.3", ls="--", label=f"generator ({gen['size']} real)")
     left.set_xlabel("articles in the synthesized pool (one selected summary each)")
     left.set_ylabel("ROUGE-1 F on held-out articles")
