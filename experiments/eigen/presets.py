@@ -97,6 +97,6 @@ def validate(cfg: dict) -> dict:
         raise ValueError("verifiers must name at least one verifier")
     for spec in cfg["verifiers"]:
         verifiers.check_spec(spec)
-    if "replicates" in cfg:
+    if cfg.get("replicates") is not None:  # null: no replicates
         check_replicates(cfg["replicates"], cfg["verifiers"])
     return cfg

@@ -82,6 +82,15 @@ def test_bad_replicates_are_named(rep, name):
         presets.preset("quick", replicates=rep)
 
 
+def test_null_replicates_mean_none():
+    """``--set replicates=null`` switches a preset's replicates off."""
+    assert presets.preset("quick", replicates=None)["replicates"] is None
+    rows = [{"model": "generator", "verifier": "", "size": 1, "accuracy": 0.5},
+            {"model": "synthetic", "verifier": "oracle", "size": 2, "accuracy": 0.6,
+             "pstar": 1.0, "audit_pstar": 1.0}]
+    assert "training_seeds" not in pipeline.summarize(rows)
+
+
 def test_rates_recomputed_from_the_stored_candidates(quick_run):
     """p, phi, psi, p* in the table equal an independent recount on the stored beams."""
     config, out, rows = quick_run
