@@ -192,7 +192,7 @@ class _Run(StagedRun):
                 vi, train_idx, chosen = largest_selection[spec]
                 if train_idx.size == 0:
                     continue
-                tgt = self._beam_cache[train_idx, chosen[train_idx]]
+                tgt = self.beam_tokens(synth_src)[train_idx, chosen[train_idx]]
                 model = self.trained(f"retrain-v{vi}-s{size}-seed{seed}", synth_src[train_idx],
                                      tgt, self.cfg["retrain"],
                                      self.key("retrain", vi, int(size), seed))
