@@ -78,6 +78,38 @@ class Linear(eqx.Module):
         return x @ self.w + self.b
 
 
+def _layer_norm_forward(x, g, b):
+    mean = jnp.mean(x, -1, keepdims=True)
+    var = jnp.mean(jnp.square(x - mean), -1, keepdims=True)
+    inv_std = jax.lax.rsqrt(var + 1e-5)
+    normed = (x - mean) * inv_std
+    return normed * g + b, (normed, inv_std, g)
+
+
+def _layer_norm_backward(saved, d_y):
+    # Written out: autodiff's version makes about three times the passes over x (2.6 ms
+    # against PyTorch's 0.9 ms on a (64, 77, 256) batch on 2 cores), and the model has a dozen.
+    normed, inv_std, g = saved
+    # On (rows, features) views: a broadcast of g shared with the forward pass would be
+    # materialised at full size (XLA on the CPU), one extra pass per layer norm.
+    shape = d_y.shape
+    d_y, normed, inv_std = (a.reshape(-1, shape[-1] if a.shape[-1] != 1 else 1)
+                            for a in (d_y, normed, inv_std))
+    d_normed = d_y * g[None, :]
+    d_x = inv_std * (d_normed - jnp.mean(d_normed, -1, keepdims=True)
+                     - normed * jnp.mean(d_normed * normed, -1, keepdims=True))
+    return d_x.reshape(shape), jnp.sum(d_y * normed, 0), jnp.sum(d_y, 0)
+
+
+@jax.custom_vjp
+def layer_norm(x, g, b):
+    """(x - mean) / sqrt(var + 1e-5) * g + b over the last axis of x; g, b of its size."""
+    return _layer_norm_forward(x, g, b)[0]
+
+
+layer_norm.defvjp(_layer_norm_forward, _layer_norm_backward)
+
+
 class LayerNorm(eqx.Module):
     g: jax.Array
     b: jax.Array
@@ -87,9 +119,7 @@ class LayerNorm(eqx.Module):
         self.b = jnp.zeros((d,))
 
     def __call__(self, x):
-        mean = jnp.mean(x, -1, keepdims=True)
-        var = jnp.mean(jnp.square(x - mean), -1, keepdims=True)
-        return (x - mean) * jax.lax.rsqrt(var + 1e-5) * self.g + self.b
+        return layer_norm(x, self.g, self.b)
 
 
 def _dropout(x, rate, key):
@@ -97,6 +127,40 @@ def _dropout(x, rate, key):
         return x
     keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
     return jnp.where(keep, x / (1.0 - rate), 0.0)
+
+
+def _attention_forward(q, k, v, bias):
+    # Scaling q, not the scores: a (B, H, Lq, Dh) product instead of a (B, H, Lq, Lk) one.
+    q = q * (1.0 / math.sqrt(q.shape[-1]))
+    scores = jnp.einsum("bhqd,bhkd->bhqk", q, k) + bias
+    weights = jax.nn.softmax(scores, axis=-1)
+    out = jnp.einsum("bhqk,bhkd->bhqd", weights, v)
+    return out, (q, k, v, bias, weights, out)
+
+
+def _attention_backward(saved, d_out):
+    # The softmax backward through rowsum(dO * O) (= rowsum(dP * P)), as in FlashAttention:
+    # a (B, H, Lq, Dh) reduction instead of passes over the (B, H, Lq, Lk) scores, which is
+    # what autodiff's version spends most of its time on (1.5x the attention's training cost).
+    scaled_q, k, v, bias, weights, out = saved
+    d_weights = jnp.einsum("bhqd,bhkd->bhqk", d_out, v)
+    d_scores = weights * (d_weights - jnp.sum(d_out * out, axis=-1, keepdims=True))
+    d_v = jnp.einsum("bhqk,bhqd->bhkd", weights, d_out)
+    d_bias = jnp.sum(d_scores, tuple(i for i in range(4) if bias.shape[i] == 1
+                                     and d_scores.shape[i] != 1), keepdims=True)
+    d_q = jnp.einsum("bhqk,bhkd->bhqd", d_scores, k) * (1.0 / math.sqrt(k.shape[-1]))
+    d_k = jnp.einsum("bhqk,bhqd->bhkd", d_scores, scaled_q)
+    return d_q, d_k, d_v, d_bias.reshape(bias.shape)
+
+
+@jax.custom_vjp
+def attention_core(q, k, v, bias):
+    """softmax(q k^T / sqrt(Dh) + bias) v for q (B, H, Lq, Dh), k, v (B, H, Lk, Dh) and bias
+    of rank 4 broadcastable to (B, H, Lq, Lk); differentiable in all four."""
+    return _attention_forward(q, k, v, bias)[0]
+
+
+attention_core.defvjp(_attention_forward, _attention_backward)
 
 
 class Attention(eqx.Module):
@@ -121,9 +185,7 @@ class Attention(eqx.Module):
     def attend(self, x_q, k, v, bias):
         """x_q (B, Lq, D); k, v (B, H, Lk, Dh); bias broadcastable to (B, H, Lq, Lk)."""
         q = self.split(self.q(x_q))
-        scores = jnp.einsum("bhqd,bhkd->bhqk", q, k) / math.sqrt(q.shape[-1]) + bias
-        weights = jax.nn.softmax(scores, axis=-1)
-        out = jnp.einsum("bhqk,bhkd->bhqd", weights, v)
+        out = attention_core(q, k, v, bias)
         b, h, lq, dh = out.shape
         return self.o(out.transpose(0, 2, 1, 3).reshape(b, lq, h * dh))
 
