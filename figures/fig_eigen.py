@@ -31,6 +31,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     rows, summary = pipeline.load_results(data_dir or DATA)
     _common.use_style()
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     gen = next(r for r in rows if r["model"] == "generator")
     tol = summary.get("tol", 0.05)
@@ -56,6 +57,9 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     left.axhline(gen["accuracy"], color="0.3", ls="--", lw=1.5,
                  label=f"generator ({gen['accuracy']:.3f}, {gen['size']} real)")
     left.set_xscale("log")
+    sizes = sorted({r["size"] for r in synth + real})
+    left.set_xticks(sizes, [f"{s // 1000}k" if s % 1000 == 0 else str(s) for s in sizes])
+    left.xaxis.set_minor_formatter(NullFormatter())
     left.set_xlabel("synthesized pool size (matrices before selection, log scale)")
     left.set_ylabel(f"accuracy (relative L1 error < {100 * tol:g} %)")
     left.set_title("Retraining on verified beam-search answers")
