@@ -93,8 +93,7 @@ def _layer_norm_backward(saved, d_y):
     # On (rows, features) views: a broadcast of g shared with the forward pass would be
     # materialised at full size (XLA on the CPU), one extra pass per layer norm.
     shape = d_y.shape
-    d_y, normed, inv_std = (a.reshape(-1, shape[-1] if a.shape[-1] != 1 else 1)
-                            for a in (d_y, normed, inv_std))
+    d_y, normed, inv_std = (a.reshape(-1, a.shape[-1]) for a in (d_y, normed, inv_std))
     d_normed = d_y * g[None, :]
     d_x = inv_std * (d_normed - jnp.mean(d_normed, -1, keepdims=True)
                      - normed * jnp.mean(d_normed * normed, -1, keepdims=True))
