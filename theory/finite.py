@@ -317,3 +317,8 @@ def _solve_flat(flat, loss, nodes, tol, max_iter, quadrature_check):
         arr[~ok] = np.nan
     qerr[~ok] = np.nan
     return acc, m, q, v, ok, iters, qerr
+
+
+from ._general import SolveResult, solve  # noqa: E402  (the general scenarios)
+
+__all__ += ["solve", "SolveResult"]

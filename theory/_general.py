@@ -1,0 +1,336 @@
+"""``theory.finite.solve`` and ``theory.finite.generations``: any scenario of ``theory.scenario``.
+
+docs/theory.md ("General scenarios") derives the fixed point; ``_scenario_solver`` solves it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import ndtr
+
+from . import _scenario_solver as _ss
+from . import _validate
+from . import scenario as _sc
+
+DEFAULT_NODES = 64  # Gauss-Hermite points in xi
+DEFAULT_OUTER = 24  # Gauss-Legendre points per segment of each rule coordinate
+_ANCHOR_STRIDE = 8
+_RESCUE_STEPS = 12
+_DAMPING = 0.5
+_CHUNK_ELEMENTS = 1 << 22  # points x atoms x nodes per compiled call: bounded memory
+
+
+class SolveResult(NamedTuple):
+    """The finite-n solution; fields have the broadcast shape of (alpha, lam).
+
+    accuracy: Phi(m / sqrt(q)) of w_hat (NaN where not converged).
+    m: mu^T w_hat.  q: ||w_hat||^2.
+    overlap_g, overlap_v: w_g^T w_hat and w_v^T w_hat, with the vectors as given (NaN where the
+      scenario has no such vector).
+    orthogonal: the norm of w_hat orthogonal to span(mu, w_g, w_v).
+    V: the susceptibility of the fixed point (0 at alpha = inf).
+    converged, iterations, quadrature_error (accuracy change when every rule is doubled).
+    p, phi, psi: the scenario's error and keep rates (synthesized samples).
+    """
+
+    accuracy: np.ndarray
+    m: np.ndarray
+    q: np.ndarray
+    overlap_g: np.ndarray
+    overlap_v: np.ndarray
+    orthogonal: np.ndarray
+    V: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    quadrature_error: np.ndarray
+    p: float
+    phi: float
+    psi: float
+
+
+def _alpha(x):
+    """alpha > 0, +inf allowed (the n -> inf limit)."""
+    raw = np.asarray(x, dtype=object if isinstance(x, str) else None)
+    if raw.dtype.kind not in "biuf" or raw.dtype.kind == "b":
+        raise ValueError(f"alpha must be a real number or array; got {x!r}")
+    raw = raw.astype(float)
+    if np.any(np.isnan(raw)):
+        raise ValueError("alpha must not be NaN")
+    if np.any(raw <= 0):
+        raise ValueError(f"alpha must be > 0; got {raw[raw <= 0].ravel()[0]}")
+    return raw
+
+
+def _bucket(n):
+    return max(8, 1 << int(np.ceil(np.log2(max(n, 1)))))
+
+
+def _stack_atoms(atom_list):
+    """Pad per-point atoms to one count J (zero weights) and stack: (N, J) arrays."""
+    j = max(len(a.weight) for a in atom_list)
+    j = max(8, -(-j // 8) * 8)
+
+    def pad(x, width):
+        out = np.zeros((width,) + x.shape[1:])
+        out[: len(x)] = x
+        return out
+
+    return dict(
+        weight=np.stack([pad(a.weight, j) for a in atom_list]),
+        u=np.stack([pad(a.u, j) for a in atom_list]),
+        e=np.stack([pad(a.e, j) for a in atom_list]),
+        mu_r=np.stack([a.mu_r for a in atom_list]),
+        mu_m=np.array([a.mu_m for a in atom_list]),
+        active=np.stack([a.active for a in atom_list]),
+    )
+
+
+def _take(fields, idx, size):
+    """Fields (dict of per-point arrays) at ``idx``, padded to ``size`` by repeating the first."""
+    out = {}
+    for k, v in fields.items():
+        sub = v[idx]
+        if size > len(idx):
+            sub = np.concatenate([sub, np.repeat(sub[:1], size - len(idx), axis=0)])
+        out[k] = sub
+    return out
+
+
+def _params(fields):
+    return _ss.Params(**{k: jnp.asarray(fields[k]) for k in _ss.Params._fields})
+
+
+def _newton(y0, fields, idx, loss, nodes, tol, max_iter):
+    """Batched Newton on points ``idx`` (chunked so memory stays bounded)."""
+    n = len(idx)
+    y_out = np.full((n, _ss.DIM), np.nan)
+    ok_out = np.zeros(n, bool)
+    it_out = np.zeros(n, int)
+    if n == 0:
+        return y_out, ok_out, it_out
+    j = fields["weight"].shape[1]
+    chunk = max(8, 1 << int(np.floor(np.log2(max(1, _CHUNK_ELEMENTS // (j * nodes))))))
+    for start in range(0, n, chunk):
+        part = idx[start:start + chunk]
+        size = min(chunk, _bucket(len(part)))
+        sub = _take(fields, part, size)
+        y0p = y0[start:start + chunk]
+        if size > len(part):
+            y0p = np.concatenate([y0p, np.repeat(y0p[:1], size - len(part), axis=0)])
+        out = _ss.newton_solve(jnp.asarray(y0p), _params(sub), loss=loss, nodes=nodes, tol=tol,
+                               max_iter=max_iter, damping=_DAMPING)
+        k = len(part)
+        y = np.asarray(out.y)[:k]
+        y_out[start:start + k] = y
+        ok_out[start:start + k] = np.asarray(out.converged)[:k] & np.all(np.isfinite(y), axis=1)
+        it_out[start:start + k] = np.asarray(out.iterations)[:k]
+    return y_out, ok_out, it_out
+
+
+def _square(fields, idx=None):
+    f = fields if idx is None else {k: v[idx] for k, v in fields.items()}
+    return _ss.square_closed_form(*(f[k] for k in _ss.Params._fields))
+
+
+def _cold_start(fields, idx):
+    """The square-loss solution at the same point (lam = 0: at lam = 0.01 K, which exists)."""
+    f = {k: v[idx] for k, v in fields.items()}
+    k = f["weight"].sum(axis=1)
+    f["lam"] = np.where(f["lam"] > 0, f["lam"], 0.01 * k)
+    y = _square(f)
+    y[:, 4] = np.where(f["infinite"], 0.0, y[:, 4])
+    return y
+
+
+def _solve_logistic(fields, nodes, tol, max_iter):
+    """Anchors along each alpha curve (same lam and scenario) solved cold, the rest warm from
+    interpolated anchors, failures by continuation in alpha (as ``theory.finite.accuracy``)."""
+    alpha = fields["alpha"]
+    n = alpha.size
+    la = np.log(np.where(np.isinf(alpha), 1e300, alpha))
+    group = fields["curve"]
+    order = np.lexsort((la, group))
+    g_sorted = group[order]
+    first = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    rank = np.arange(n) - start
+    last = np.r_[g_sorted[1:] != g_sorted[:-1], True]
+    anchor_sorted = (rank % _ANCHOR_STRIDE == 0) | last
+
+    y = np.full((n, _ss.DIM), np.nan)
+    ok = np.zeros(n, bool)
+    iters = np.zeros(n, int)
+    idx = order[anchor_sorted]
+    y[idx], ok[idx], iters[idx] = _newton(_cold_start(fields, idx), fields, idx, "logistic",
+                                          nodes, tol, max_iter)
+    pos = np.arange(n)
+    prev_anchor = np.maximum.accumulate(np.where(anchor_sorted, pos, 0))
+    next_anchor = np.minimum.accumulate(np.where(anchor_sorted, pos, n - 1)[::-1])[::-1]
+    rest = ~anchor_sorted
+    if np.any(rest):
+        j = pos[rest]
+        i_prev, i_next, i_self = order[prev_anchor[j]], order[next_anchor[j]], order[j]
+        span = la[i_next] - la[i_prev]
+        t = np.where(span > 0, (la[i_self] - la[i_prev]) / np.where(span > 0, span, 1.0), 0.0)
+        y0 = (1 - t[:, None]) * y[i_prev] + t[:, None] * y[i_next]
+        both = ok[i_prev] & ok[i_next]
+        y0 = np.where(both[:, None], y0, np.where(ok[i_prev][:, None], y[i_prev], y[i_next]))
+        cold = ~np.all(np.isfinite(y0), axis=1) | ~(ok[i_prev] | ok[i_next])
+        if np.any(cold):
+            y0[cold] = _cold_start(fields, i_self[cold])
+        y[i_self], ok[i_self], iters[i_self] = _newton(y0, fields, i_self, "logistic", nodes,
+                                                       tol, max_iter)
+    bad = np.flatnonzero(~ok & np.isfinite(alpha))
+    if bad.size:
+        # Continuation: from 64 alpha (a benign problem) down to alpha, warm-started.
+        a_target = alpha[bad]
+        step_fields = {k: v[bad] for k, v in fields.items()}
+        step_fields["alpha"] = 64.0 * a_target
+        cur = _cold_start(step_fields, np.arange(bad.size))
+        alive = np.ones(bad.size, bool)
+        it_last = np.zeros(bad.size, int)
+        for step in range(0, _RESCUE_STEPS + 1):
+            live = np.flatnonzero(alive)
+            if live.size == 0:
+                break
+            frac = step / _RESCUE_STEPS
+            step_fields["alpha"] = (64.0 * a_target) ** (1 - frac) * a_target ** frac
+            y_new, ok_new, it_new = _newton(cur[live], step_fields, live, "logistic", nodes, tol,
+                                            2 * max_iter)
+            cur[live[ok_new]] = y_new[ok_new]
+            it_last[live] = it_new
+            alive[live[~ok_new]] = False
+        y[bad] = np.where(alive[:, None], cur, np.nan)
+        ok[bad] = alive
+        iters[bad] = it_last
+    return y, ok, iters
+
+
+def _outputs(y, fields, atom_list):
+    v = np.where(fields["infinite"], 0.0, np.exp(y[:, 0]))
+    a, am = y[:, 1:3], y[:, 3]
+    rho = np.where(fields["infinite"], 0.0, np.exp(y[:, 4]))
+    m = np.sum(fields["mu_r"] * a, axis=1) + fields["mu_m"] * am
+    q = np.sum(a * a, axis=1) + am * am + rho * rho
+    ratio = np.where(q > 0, m / np.sqrt(np.where(q > 0, q, 1.0)), 0.0)
+    return ndtr(ratio), m, q, v, rho
+
+
+def _solve_fields(fields, atom_list, fine_fields, loss, nodes, tol, max_iter, quadrature_check):
+    """Solve every point of ``fields``; returns per-point arrays (accuracy, y, ok, iters, qerr)."""
+    n = fields["alpha"].size
+    y = np.full((n, _ss.DIM), np.nan)
+    ok = np.zeros(n, bool)
+    iters = np.zeros(n, int)
+    qerr = np.zeros(n)
+    empty = fields["weight"].sum(axis=1) <= 0
+    # Nothing kept: w_hat = 0.
+    y[empty] = [0.0, 0.0, 0.0, 0.0, -np.inf]
+    ok[empty] = True
+    live = np.flatnonzero(~empty)
+    sub = {k: v[live] for k, v in fields.items()}
+    if loss == "square":
+        ys = _square(sub)
+        y[live] = ys
+        ok[live] = np.all(np.isfinite(ys), axis=1)
+    elif live.size:
+        ys, good, it = _solve_logistic(sub, nodes, tol, max_iter)
+        y[live], ok[live], iters[live] = ys, good, it
+        if quadrature_check and np.any(good):
+            sel = live[good]
+            fine_sub = {k: v[sel] for k, v in fine_fields.items()}
+            coarse_sub = {k: v[sel] for k, v in fields.items()}
+            dy = _correction(y[sel], coarse_sub, fine_sub, nodes)
+            acc_c = _outputs(y[sel], coarse_sub, None)[0]
+            acc_f = _outputs(y[sel] + dy, fine_sub, None)[0]
+            qerr[sel] = np.abs(acc_f - acc_c)
+    return y, ok, iters, qerr
+
+
+def _correction(y, coarse, fine, nodes):
+    n = len(y)
+    j = max(coarse["weight"].shape[1], fine["weight"].shape[1])
+    chunk = max(8, 1 << int(np.floor(np.log2(max(1, _CHUNK_ELEMENTS // (4 * j * nodes))))))
+    out = np.zeros_like(y)
+    for start in range(0, n, chunk):
+        idx = np.arange(start, min(n, start + chunk))
+        size = min(chunk, _bucket(len(idx)))
+        c = _take(coarse, idx, size)
+        f = _take(fine, idx, size)
+        yp = np.concatenate([y[idx], np.repeat(y[idx][:1], size - len(idx), axis=0)])
+        dy = _ss.quadrature_correction(jnp.asarray(yp), _params(c), _params(f), loss="logistic",
+                                       nodes=nodes, fine_nodes=2 * nodes)
+        out[idx] = np.asarray(dy)[: len(idx)]
+    return out
+
+
+def _check_common(loss, real_fraction, nodes, outer, tol, max_iter):
+    _validate.loss(loss)
+    rf = float(np.asarray(_validate.probability("real_fraction", real_fraction)))
+    for name, value, low in (("nodes", nodes, 8), ("outer", outer, 4), ("max_iter", max_iter, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    tol = float(np.asarray(_validate.finite("tol", tol)))
+    if not 0 < tol <= 1e-4:
+        raise ValueError(f"tol must be in (0, 1e-4]; got {tol}")
+    return rf, int(nodes), int(outer), tol, int(max_iter)
+
+
+def _fields_for(alpha, lam, atom_list, curve):
+    fields = {"alpha": np.where(np.isinf(alpha), np.inf, alpha), "lam": lam,
+              "infinite": np.isinf(alpha), "curve": curve}
+    fields.update(_stack_atoms(atom_list))
+    return fields
+
+
+def solve(alpha, mu, lam, *, generator, verifier, loss="logistic", real_fraction=0.0,
+          nodes=DEFAULT_NODES, outer=DEFAULT_OUTER, tol=1e-10, max_iter=60,
+          quadrature_check=True) -> SolveResult:
+    """Finite-n (proportional-regime) learning curve of any ``theory.scenario`` scenario.
+
+    The classifier w_hat = argmin (1/n) sum_i q_i l(y'_i x_i^T w) + (lam/2) ||w||^2 on n samples
+    in dimension d, n / d = alpha, x | y ~ N(y mu, I_d); a fraction ``real_fraction`` of the n
+    samples is real (true label, always kept), the rest labelled by ``generator`` and kept by
+    ``verifier``. ``alpha`` and ``lam`` broadcast; ``alpha = inf`` gives the n -> inf limit.
+
+    ``nodes``: Gauss-Hermite points of the inner integral; ``outer``: quadrature points per
+    segment of each rule coordinate; ``tol``: fixed-point tolerance (scale-free residual).
+    Returns a ``SolveResult``. Raises ValueError naming the parameter on bad input.
+    """
+    rf, nodes, outer, tol, max_iter = _check_common(loss, real_fraction, nodes, outer, tol,
+                                                    max_iter)
+    geo = _sc.geometry(mu, generator, verifier)
+    alpha = _alpha(alpha)
+    lam = np.asarray(_validate.nonnegative("lam", lam), float)
+    shape = np.broadcast_shapes(alpha.shape, lam.shape)
+    a_flat = np.broadcast_to(alpha, shape).ravel().astype(float)
+    l_flat = np.broadcast_to(lam, shape).ravel().astype(float)
+    tau = _sc._tau(verifier, geo, generator)
+    coarse = _sc.atoms(geo, generator, verifier, real_fraction=rf, tau=tau, outer=outer)
+    n = a_flat.size
+    curve = np.unique(l_flat, return_inverse=True)[1].ravel()
+    fields = _fields_for(a_flat, l_flat, [coarse] * n, curve)
+    fine_fields = None
+    if loss == "logistic" and quadrature_check:
+        fine = _sc.atoms(geo, generator, verifier, real_fraction=rf, tau=tau, outer=2 * outer,
+                         real_nodes=48)
+        fine_fields = _fields_for(a_flat, l_flat, [fine] * n, curve)
+    with jax.enable_x64(True):
+        y, ok, iters, qerr = _solve_fields(fields, [coarse], fine_fields, loss, nodes, tol,
+                                           max_iter, quadrature_check)
+    acc, m, q, v, rho = _outputs(y, fields, None)
+    a = y[:, 1:3]
+    og = geo.g_norm * (a @ coarse.g_dir) if np.isfinite(geo.g_norm) else np.full(n, np.nan)
+    ov = geo.v_norm * (a @ coarse.v_dir) if np.isfinite(geo.v_norm) else np.full(n, np.nan)
+    outs = [acc, m, q, og, ov, rho, v]
+    outs = [np.where(ok, o, np.nan) for o in outs]
+    qerr = np.where(ok, qerr, np.nan)
+    arrays = [o.reshape(shape) for o in outs + [ok, iters, qerr]]
+    if shape == ():
+        arrays = [o[()] for o in arrays]
+    p, phi, psi = _sc._rates(geo, generator, verifier, tau)
+    return SolveResult(*arrays, p, phi, psi)

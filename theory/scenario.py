@@ -1,0 +1,526 @@
+"""Scenarios: one description of a generator and a verifier, shared by theory and simulation.
+
+A scenario is the class mean ``mu`` (identity covariance), a generator that labels synthesized
+inputs, and a verifier that decides which labelled samples to keep:
+
+- generators: ``flip(p)`` (y' = -y with probability p, independently of x);
+  ``linear_generator(w, labels="sign")`` (y' = sign(x^T w), sign(0) = +1) or
+  ``labels="sample"`` (y' = +1 with probability sigmoid(x^T w): the length of w matters).
+- verifiers: ``no_pruning()``; ``label_only(phi, psi)`` (keep a correct label with probability phi,
+  a wrong one with psi, independently of x); ``linear_verifier(w, tau=0)`` (keep iff
+  y' x^T w > tau, w not normalised); ``top_r(rate, w)`` (the same rule with tau set so that a
+  fraction ``rate`` of the synthesized samples is kept).
+
+Vectors may have any dimension, as long as all of a scenario's vectors share it: the theory uses
+only their Gram matrix with ``mu`` (``geometry``). ``simulate`` takes the same objects (its
+``generators.from_scenario`` / ``pruners.from_scenario``), so one scenario drives both sides.
+
+The finite-n theory reduces a scenario to *atoms* (``atoms``): the joint law of the label's
+correctness, the keep decision and the input's coordinates in the span of the rule directions,
+as a weighted point set (docs/theory.md, section "General scenarios").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import NamedTuple
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import expit, ndtr
+
+__all__ = [
+    "Flip", "LinearGenerator", "NoPruning", "LabelOnly", "LinearVerifier", "TopR",
+    "flip", "linear_generator", "no_pruning", "label_only", "linear_verifier", "top_r",
+    "Geometry", "geometry", "keep_rates", "threshold",
+]
+
+LABELS = ("sign", "sample")
+
+
+def _probability(name, x):
+    v = _real(name, x)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1]; got {v}")
+    return v
+
+
+def _real(name, x):
+    if isinstance(x, (bool, np.bool_, str, bytes)) or np.iscomplexobj(x):
+        raise ValueError(f"{name} must be a real number; got {x!r}")
+    try:
+        v = float(x)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a real number; got {x!r}") from err
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite; got {v}")
+    return v
+
+
+def _vector(name, w):
+    if isinstance(w, (str, bytes)) or np.iscomplexobj(w):
+        raise ValueError(f"{name} must be a real vector; got {w!r}")
+    try:
+        arr = np.asarray(w, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a real vector; got {w!r}") from err
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a vector of length d >= 1; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    if not np.any(arr):
+        raise ValueError(f"{name} must be a nonzero vector; got all zeros")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclasses.dataclass(frozen=True)
+class Flip:
+    """y' = -y with probability ``p``, independently of x."""
+
+    p: float
+    kind = "flip"
+
+    def __post_init__(self):
+        object.__setattr__(self, "p", _probability("p", self.p))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LinearGenerator:
+    """y' = sign(x^T w) (``labels="sign"``) or y' = +1 with probability sigmoid(x^T w)."""
+
+    w: np.ndarray
+    labels: str = "sign"
+    kind = "linear"
+
+    def __post_init__(self):
+        object.__setattr__(self, "w", _vector("w", self.w))
+        if self.labels not in LABELS:
+            raise ValueError(f"labels must be one of {LABELS}; got {self.labels!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class NoPruning:
+    kind = "none"
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelOnly:
+    """Keep a correct label with probability ``phi``, a wrong one with ``psi``."""
+
+    phi: float
+    psi: float
+    kind = "label_only"
+
+    def __post_init__(self):
+        object.__setattr__(self, "phi", _probability("phi", self.phi))
+        object.__setattr__(self, "psi", _probability("psi", self.psi))
+        if self.phi == 0 and self.psi == 0:
+            raise ValueError("phi and psi are both 0: the verifier keeps nothing")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LinearVerifier:
+    """Keep iff y' x^T w > tau (w not normalised: tau is in the units of x^T w)."""
+
+    w: np.ndarray
+    tau: float = 0.0
+    kind = "linear"
+
+    def __post_init__(self):
+        object.__setattr__(self, "w", _vector("w", self.w))
+        object.__setattr__(self, "tau", _real("tau", self.tau))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TopR:
+    """Keep the fraction ``rate`` of synthesized samples with the largest y' x^T w."""
+
+    rate: float
+    w: np.ndarray
+    kind = "top_r"
+
+    def __post_init__(self):
+        r = _real("rate", self.rate)
+        if not 0.0 < r <= 1.0:
+            raise ValueError(f"rate must be in (0, 1]; got {r}")
+        object.__setattr__(self, "rate", r)
+        object.__setattr__(self, "w", _vector("w", self.w))
+
+
+def flip(p) -> Flip:
+    return Flip(p)
+
+
+def linear_generator(w, labels="sign") -> LinearGenerator:
+    return LinearGenerator(w, labels)
+
+
+def no_pruning() -> NoPruning:
+    return NoPruning()
+
+
+def label_only(phi, psi) -> LabelOnly:
+    return LabelOnly(phi, psi)
+
+
+def linear_verifier(w, tau=0.0) -> LinearVerifier:
+    return LinearVerifier(w, tau)
+
+
+def top_r(rate, w) -> TopR:
+    return TopR(rate, w)
+
+
+GENERATORS = (Flip, LinearGenerator)
+VERIFIERS = (NoPruning, LabelOnly, LinearVerifier, TopR)
+
+
+def check(generator, verifier):
+    """Raise ValueError unless ``generator`` and ``verifier`` are scenario objects."""
+    if not isinstance(generator, GENERATORS):
+        raise ValueError(f"generator must be theory.scenario.flip(...) or linear_generator(...); "
+                         f"got {generator!r}")
+    if not isinstance(verifier, VERIFIERS):
+        raise ValueError("verifier must be theory.scenario.no_pruning(), label_only(...), "
+                         f"linear_verifier(...) or top_r(...); got {verifier!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry: what of the vectors the theory uses.
+
+
+class Geometry(NamedTuple):
+    """The Gram matrix of (mu, w_g, w_v), in the numbers the theory uses.
+
+    mu_norm: ||mu||.  a_g, a_v: mu^T w / ||w|| of the generator's and verifier's directions (NaN
+    where absent).  g_norm, v_norm: ||w_g||, ||w_v||.  rho: the cosine between w_g and w_v.
+    """
+
+    mu_norm: float
+    a_g: float
+    g_norm: float
+    a_v: float
+    v_norm: float
+    rho: float
+
+
+def _unit(w):
+    # Scale before squaring: the direction of a vector of entries 1e-200 or 1e200 is still exact.
+    s = np.max(np.abs(w))
+    u = w / s
+    return u / np.linalg.norm(u), s * np.linalg.norm(u)
+
+
+def geometry(mu, generator, verifier) -> Geometry:
+    """The scenario's Gram numbers; raises ValueError on mismatched dimensions."""
+    check(generator, verifier)
+    mu = _vector("mu", mu) if np.any(np.asarray(mu, dtype=float)) else np.asarray(mu, float)
+    if mu.ndim != 1 or mu.size == 0:
+        raise ValueError(f"mu must be a vector of length d >= 1; got shape {mu.shape}")
+    if not np.all(np.isfinite(mu)):
+        raise ValueError("mu must be finite")
+    mu_norm = float(np.linalg.norm(mu))
+    nan = float("nan")
+    a_g = g_norm = a_v = v_norm = rho = nan
+    u_g = u_v = None
+    if isinstance(generator, LinearGenerator):
+        if generator.w.shape != mu.shape:
+            raise ValueError(f"dimension mismatch: the generator's w has d={generator.w.size}, "
+                             f"mu has d={mu.size}")
+        u_g, g_norm = _unit(generator.w)
+        a_g = float(mu @ u_g)
+    if isinstance(verifier, (LinearVerifier, TopR)):
+        if verifier.w.shape != mu.shape:
+            raise ValueError(f"dimension mismatch: the verifier's w has d={verifier.w.size}, "
+                             f"mu has d={mu.size}")
+        u_v, v_norm = _unit(verifier.w)
+        a_v = float(mu @ u_v)
+    if u_g is not None and u_v is not None:
+        rho = float(np.clip(u_g @ u_v, -1.0, 1.0))
+    return Geometry(mu_norm, a_g, float(g_norm), a_v, float(v_norm), rho)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quadrature rules for the Gaussian coordinates (weights include the normal density).
+
+_TAIL = 8.5  # |z| beyond 8.5 carries normal mass < 1e-16
+
+
+@functools.cache
+def _legendre(m):
+    return np.polynomial.legendre.leggauss(m)
+
+
+@functools.cache
+def _hermite(n):
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    return z, w / w.sum()
+
+
+def _phi(z):
+    return np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+
+
+def segment_rule(lo, hi, nodes):
+    """Nodes z (..., nodes) and weights (..., nodes) with sum w g(z) ~ E[g(Z) 1{lo < Z < hi}].
+
+    ``lo``, ``hi`` broadcast (each may be +-inf). Composite Gauss-Legendre on the part of
+    [lo, hi] inside [-8.5, 8.5], in panels of 4 nodes: the normal density varies on a scale of
+    1, and panels of width <= 17 / (nodes / 4) resolve it.
+    """
+    m = 4
+    panels = max(1, nodes // m)
+    lo = np.clip(np.asarray(lo, float), -_TAIL, _TAIL)
+    hi = np.clip(np.asarray(hi, float), -_TAIL, _TAIL)
+    hi = np.maximum(hi, lo)
+    x, w = _legendre(m)
+    edges = np.linspace(0.0, 1.0, panels + 1)
+    # template on [0, 1]: panel j covers [edges[j], edges[j+1]]
+    t = ((edges[:-1, None] + edges[1:, None]) / 2 + (edges[1:, None] - edges[:-1, None]) / 2
+         * x[None, :]).ravel()
+    tw = ((edges[1:, None] - edges[:-1, None]) / 2 * w[None, :]).ravel()
+    width = (hi - lo)[..., None]
+    z = lo[..., None] + width * t
+    return z, width * tw * _phi(z)
+
+
+def line_rule(nodes):
+    """Gauss-Hermite rule for E[g(Z)], Z ~ N(0, 1): nodes, weights (sum 1)."""
+    return _hermite(nodes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keep rates and the top-r threshold.
+
+
+def _label_prob(generator, geo, y, t_g):
+    """P(y' = +1 | y, t_g) for a linear generator; t_g = x^T w_g / ||w_g||."""
+    if generator.labels == "sign":
+        return (t_g >= 0).astype(float)
+    return expit(geo.g_norm * t_g)
+
+
+def _conditional_v(geo, y, t_g):
+    """Mean and sd of t_v = x^T w_v / ||w_v|| given y and t_g (both rules linear)."""
+    rho = geo.rho
+    mean = y * geo.a_v + rho * (t_g - y * geo.a_g)
+    return mean, np.sqrt(max(0.0, 1.0 - rho * rho))
+
+
+def _tail(x, sd):
+    """P(mean + sd Z > 0) with x = mean; the step function when sd = 0."""
+    if sd > 0:
+        return ndtr(x / sd)
+    return (x > 0).astype(float)
+
+
+def _verifier_keep(verifier, tau_u, correct, t_v_mean, t_v_sd, yprime):
+    """P(keep | label correctness, y', and the law of t_v) for every verifier kind."""
+    if isinstance(verifier, NoPruning):
+        return np.ones_like(np.asarray(t_v_mean, float)) if t_v_mean is not None else 1.0
+    if isinstance(verifier, LabelOnly):
+        return np.where(correct, verifier.phi, verifier.psi)
+    return _tail(yprime * t_v_mean - tau_u, t_v_sd)
+
+
+def keep_rates(mu, generator, verifier, *, tau=None, nodes=400):
+    """(p, phi, psi) of the scenario: error rate, keep rate of correct and of wrong labels.
+
+    For a ``top_r`` verifier ``tau`` defaults to its threshold (``threshold``).
+    """
+    geo = geometry(mu, generator, verifier)
+    if tau is None:
+        tau = _tau(verifier, geo, generator)
+    return _rates(geo, generator, verifier, tau, nodes)
+
+
+def _tau(verifier, geo, generator):
+    if isinstance(verifier, LinearVerifier):
+        return verifier.tau
+    if isinstance(verifier, TopR):
+        return threshold(geo, generator, verifier)
+    return 0.0
+
+
+def _rates(geo, generator, verifier, tau, nodes=400):
+    """(p, phi, psi) by one-dimensional quadrature over t_g (exact in t_v given t_g)."""
+    tau_u = tau / geo.v_norm if np.isfinite(geo.v_norm) else 0.0
+    mass = {(True,): 0.0, (False,): 0.0}
+    kept = {(True,): 0.0, (False,): 0.0}
+    for y in (1.0, -1.0):
+        if isinstance(generator, Flip):
+            for yprime, prob in ((y, 1 - generator.p), (-y, generator.p)):
+                correct = yprime == y
+                if isinstance(verifier, (LinearVerifier, TopR)):
+                    keep = _tail(np.asarray(yprime * y * geo.a_v - tau_u), 1.0)
+                else:
+                    keep = _verifier_keep(verifier, tau_u, correct, None, None, yprime)
+                mass[(correct,)] += 0.5 * prob
+                kept[(correct,)] += 0.5 * prob * float(keep)
+            continue
+        # t_g = y a_g + z: the generator's break at t_g = 0 splits the line
+        b = -y * geo.a_g
+        for lo, hi in ((-np.inf, b), (b, np.inf)):
+            z, w = segment_rule(lo, hi, nodes)
+            t_g = y * geo.a_g + z
+            p_plus = _label_prob(generator, geo, y, t_g)
+            for yprime, prob in ((1.0, p_plus), (-1.0, 1.0 - p_plus)):
+                correct = yprime == y
+                if isinstance(verifier, (LinearVerifier, TopR)):
+                    mean, sd = _conditional_v(geo, y, t_g)
+                    keep = _tail(yprime * mean - tau_u, sd)
+                else:
+                    keep = _verifier_keep(verifier, tau_u, correct, None, None, yprime)
+                mass[(correct,)] += 0.5 * float(np.sum(w * prob))
+                kept[(correct,)] += 0.5 * float(np.sum(w * prob * keep))
+    m_c, m_w = mass[(True,)], mass[(False,)]
+    phi = kept[(True,)] / m_c if m_c > 0 else float("nan")
+    psi = kept[(False,)] / m_w if m_w > 0 else float("nan")
+    return m_w / (m_c + m_w), phi, psi
+
+
+def threshold(geo, generator, verifier):
+    """The tau (in the units of y' x^T w) at which the rule keeps a fraction ``verifier.rate``."""
+    rate = verifier.rate
+    if rate >= 1.0:
+        return -np.inf
+
+    def excess(t_unit):
+        p, phi, psi = _rates(geo, generator, verifier, t_unit * geo.v_norm)
+        kept = (1 - p) * (0.0 if np.isnan(phi) else phi) + p * (0.0 if np.isnan(psi) else psi)
+        return kept - rate
+
+    lo, hi = -12.0, 12.0
+    return brentq(excess, lo, hi, xtol=1e-13, rtol=1e-14) * geo.v_norm
+
+
+# ---------------------------------------------------------------------------------------------
+# Atoms: the scenario as a weighted point set for the finite-n fixed point.
+
+
+class Atoms(NamedTuple):
+    """One scenario reduced to what the fixed point needs (docs/theory.md, "General scenarios").
+
+    R is the span of the rule directions (w_g and/or w_v), given an orthonormal basis of up to
+    two vectors; mu = mu_r (in that basis) + mu_m e_m with e_m orthogonal to R.
+
+    weight (J,): probability of each atom times its keep probability (kept mass per sample).
+    u (J, 2): y' times the input's coordinates in R (zero in unused coordinates).
+    e (J,): y' y, +1 for a correct label and -1 for a wrong one.
+    mu_r (2,), mu_m: mu's coordinates.  active (2,): which coordinates of R exist.
+    g_dir, v_dir (2,): unit w_g and w_v in R's basis (zero where absent).
+    """
+
+    weight: np.ndarray
+    u: np.ndarray
+    e: np.ndarray
+    mu_r: np.ndarray
+    mu_m: float
+    active: np.ndarray
+    g_dir: np.ndarray
+    v_dir: np.ndarray
+
+
+_PARALLEL = 1e-10  # 1 - rho^2 below this: the rules share one direction
+
+
+def atoms(geo: Geometry, generator, verifier, *, real_fraction=0.0, tau=None, outer=32,
+          real_nodes=24):
+    """The scenario's atoms; ``outer`` nodes per segment of each Gaussian coordinate.
+
+    Segments split each coordinate where a rule is discontinuous (the sign generator at
+    x^T w_g = 0, the verifier at y' x^T w_v = tau), so every piece is smooth.
+    """
+    has_g = isinstance(generator, LinearGenerator)
+    has_v = isinstance(verifier, (LinearVerifier, TopR))
+    if tau is None:
+        tau = _tau(verifier, geo, generator)
+    tau_u = tau / geo.v_norm if has_v else 0.0
+    g_dir = np.zeros(2)
+    v_dir = np.zeros(2)
+    mu_r = np.zeros(2)
+    two_d = False
+    if has_g and has_v and 1.0 - geo.rho**2 > _PARALLEL:
+        c = np.sqrt(1.0 - geo.rho**2)
+        g_dir[:] = (1.0, 0.0)
+        v_dir[:] = (geo.rho, c)
+        mu_r[:] = (geo.a_g, (geo.a_v - geo.rho * geo.a_g) / c)
+        two_d = True
+    elif has_g:
+        g_dir[0] = 1.0
+        mu_r[0] = geo.a_g
+        if has_v:
+            v_dir[0] = np.sign(geo.rho)
+    elif has_v:
+        v_dir[0] = 1.0
+        mu_r[0] = geo.a_v
+    active = np.array([has_g or has_v, two_d], float)
+    mu_m = float(np.sqrt(max(0.0, geo.mu_norm**2 - mu_r @ mu_r)))
+
+    ws, us, es = [], [], []
+
+    def add(weight, u1, u2, e):
+        weight, u1, u2, e = np.broadcast_arrays(*(np.asarray(a, float) for a in (weight, u1, u2, e)))
+        ws.append(weight.ravel())
+        us.append(np.stack([u1.ravel(), u2.ravel()], axis=1))
+        es.append(e.ravel())
+
+    synth = 1.0 - real_fraction
+    for y in (1.0, -1.0):
+        if not (has_g or has_v):  # flip generator, label-level verifier: no coordinates
+            for yprime, prob in ((y, 1 - generator.p), (-y, generator.p)):
+                keep = _verifier_keep(verifier, 0.0, yprime == y, None, None, yprime)
+                add(0.5 * synth * prob * keep, 0.0, 0.0, yprime * y)
+            continue
+        # the first coordinate: s1 = y mu_r[0] + z1, segments at every rule's break
+        breaks = []
+        if has_g and generator.labels == "sign":
+            breaks.append(-y * geo.a_g)
+        if has_v and not two_d and np.isfinite(tau_u):
+            sv = v_dir[0]  # t_v = sv * s1
+            breaks += [sv * tau_u - y * mu_r[0], -sv * tau_u - y * mu_r[0]]
+        edges = np.concatenate([[-np.inf], np.sort(breaks), [np.inf]])
+        z1, w1 = segment_rule(edges[:-1], edges[1:], outer)
+        z1, w1 = z1.ravel(), w1.ravel()
+        s1 = y * mu_r[0] + z1
+        if has_g:
+            p_plus = _label_prob(generator, geo, y, s1)
+            cases = ((1.0, p_plus), (-1.0, 1.0 - p_plus))
+        else:
+            cases = ((y, np.full_like(s1, 1 - generator.p)), (-y, np.full_like(s1, generator.p)))
+        for yprime, prob in cases:
+            base = 0.5 * synth * w1 * prob
+            if not has_v:
+                keep = _verifier_keep(verifier, 0.0, yprime == y, None, None, yprime)
+                add(base * keep, yprime * s1, 0.0, yprime * y)
+            elif not two_d:
+                keep = _tail(yprime * v_dir[0] * s1 - tau_u, 0.0)
+                add(base * keep, yprime * s1, 0.0, yprime * y)
+            else:
+                # keep iff y' (rho s1 + c s2) > tau_u, s2 = y mu_r[1] + z2: a half-line in z2
+                c = v_dir[1]
+                if not np.isfinite(tau_u):  # keep everything (top_r with rate 1)
+                    lo, hi = np.full_like(s1, -np.inf), np.full_like(s1, np.inf)
+                elif yprime > 0:
+                    lo, hi = (tau_u - geo.rho * s1) / c - y * mu_r[1], np.full_like(s1, np.inf)
+                else:
+                    lo, hi = np.full_like(s1, -np.inf), (-tau_u - geo.rho * s1) / c - y * mu_r[1]
+                z2, w2 = segment_rule(lo, hi, outer)
+                s2 = y * mu_r[1] + z2
+                add(base[:, None] * w2, yprime * s1[:, None], yprime * s2, yprime * y)
+    if real_fraction > 0:  # real samples: y' = y, always kept; y s = mu_r + z
+        z, w = line_rule(real_nodes)
+        if two_d:
+            add(real_fraction * w[:, None] * w[None, :], mu_r[0] + z[:, None],
+                mu_r[1] + z[None, :], 1.0)
+        elif has_g or has_v:
+            add(real_fraction * w, mu_r[0] + z, 0.0, 1.0)
+        else:
+            add(real_fraction, 0.0, 0.0, 1.0)
+    weight = np.concatenate(ws)
+    u = np.concatenate(us)
+    e = np.concatenate(es)
+    keep = weight > 1e-300
+    return Atoms(weight[keep], u[keep], e[keep], mu_r, mu_m, active, g_dir, v_dir)
