@@ -71,10 +71,14 @@ def _generations(mu, n, count, initial, pruners, labels, lam, loss, sigma, seeds
     labels = check_choice("labels", labels, LABELS)
     root_seed = check_nonnegative_int("root_seed", root_seed)
     ids = _seed_ids(seeds)
+    from . import generators as generator_module
+    from . import pruners as pruner_module
+
+    initial = generator_module.from_scenario(initial)
     if getattr(initial, "kind", None) not in ("linear", "trained"):
         raise ValueError("initial must be a linear or trained generator (a linear rule to "
                          f"iterate); got {initial!r}")
-    prns = _as_list(pruners)
+    prns = [pruner_module.from_scenario(p) for p in _as_list(pruners)]
     if not prns:
         raise ValueError("pruners must name at least one pruner")
     for spec in prns:

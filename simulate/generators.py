@@ -7,7 +7,9 @@ and returns the ``Linear`` generator they become.
 
 - ``flip(p)``: y' = -y with probability p, independently of x (uniforms shared across p: a
   sample flipped at rate p is flipped at every larger rate, common random numbers).
-- ``linear(w_g)``: y' = sign(x^T w_g) (sign(0) = +1); error rate Phi(-mu^T w_g / ||w_g||_Sigma).
+- ``linear(w_g, rule="sign")``: y' = sign(x^T w_g) (sign(0) = +1), error rate
+  Phi(-mu^T w_g / ||w_g||_Sigma); ``rule="sample"``: y' = +1 with probability sigmoid(x^T w_g).
+- ``from_scenario(g)``: the generator a ``theory.scenario`` generator describes.
 - ``trained(n_real, lam)``: ``linear`` with w_g the ridge-logistic fit on n_real real samples.
 """
 
@@ -19,10 +21,17 @@ import jax
 import jax.numpy as jnp
 
 from . import data
-from ._checks import check_nonnegative, check_positive_int, check_probability, check_vector
+from ._checks import (
+    check_choice,
+    check_nonnegative,
+    check_positive_int,
+    check_probability,
+    check_vector,
+)
 from .fit import fit
 
-__all__ = ["Flip", "Linear", "Trained", "flip", "linear", "trained", "fit_on_real"]
+__all__ = ["Flip", "Linear", "Trained", "flip", "linear", "trained", "fit_on_real",
+           "from_scenario"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,19 +54,26 @@ class Flip:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Linear:
-    """y' = sign(x^T w_g), w_g (d,); sign(0) counts as +1."""
+    """y' = sign(x^T w_g) (``rule="sign"``; sign(0) counts as +1), or y' = +1 with probability
+    sigmoid(x^T w_g) (``rule="sample"``, uniforms from ``key``); w_g (d,)."""
 
     w_g: jax.Array
+    rule: str = "sign"
     kind = "linear"
 
     def __post_init__(self):
         object.__setattr__(self, "w_g", check_vector("w_g", self.w_g))
+        object.__setattr__(self, "rule", check_choice("rule", self.rule, ("sign", "sample")))
 
     def labels(self, key, x, y):
-        return jnp.where(x @ self.w_g >= 0, 1.0, -1.0).astype(x.dtype)
+        margin = x @ self.w_g
+        if self.rule == "sample":
+            u = data.uniforms(key, y.shape[0], y.dtype)
+            return jnp.where(u < jax.nn.sigmoid(margin), 1.0, -1.0).astype(x.dtype)
+        return jnp.where(margin >= 0, 1.0, -1.0).astype(x.dtype)
 
     def params(self) -> dict:
-        return {}
+        return {} if self.rule == "sign" else {"gen_rule": self.rule}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,8 +116,19 @@ def flip(p) -> Flip:
     return Flip(p)
 
 
-def linear(w_g) -> Linear:
-    return Linear(w_g)
+def linear(w_g, rule="sign") -> Linear:
+    return Linear(w_g, rule)
+
+
+def from_scenario(generator):
+    """The simulated generator of a ``theory.scenario`` generator (others are returned as is)."""
+    from theory import scenario
+
+    if isinstance(generator, scenario.Flip):
+        return Flip(generator.p)
+    if isinstance(generator, scenario.LinearGenerator):
+        return Linear(generator.w, generator.labels)
+    return generator
 
 
 def trained(n_real, lam=1e-2) -> Trained:

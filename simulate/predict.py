@@ -26,7 +26,7 @@ import numpy as np
 import theory
 from theory import label_only, linear_generator, linear_verifier
 
-__all__ = ["Request", "predict", "LABEL_LEVEL", "label_level_rates"]
+__all__ = ["Request", "predict", "finite_columns", "LABEL_LEVEL", "label_level_rates"]
 
 LABEL_LEVEL = ("none", "random", "oracle", "label_only")
 _MIN_BUCKET = 8
@@ -46,6 +46,7 @@ class Request(NamedTuple):
     lam: float
     loss: str
     real_fraction: float
+    rule: str = "sign"  # a linear generator's labels: "sign" or "sample"
 
 
 def label_level_rates(pruner) -> tuple[float, float]:
@@ -102,16 +103,18 @@ def predict(requests, mu, sigma=None) -> dict:
     def stack(field, idx):
         return np.stack([np.asarray(getattr(requests[i], field), float) for i in idx])
 
-    # Generator error rates.
+    # Generator error rates (a sampled linear rule: by ``finite_columns``).
     out["theory_p"][flip] = p[flip]
-    idx = rows(~flip)
+    sampled = np.array([r.rule == "sample" for r in requests])
+    linear_v &= ~sampled
+    idx = rows(~flip & ~sampled)
     if idx.size:
         acc = _batched(lambda w: theory.linear_accuracy(w, mu, sigma), [stack("w_g", idx)])
         out["theory_p"][idx] = 1.0 - acc
         p[idx] = 1.0 - acc
 
     # Keep rates.
-    for i in rows(level):
+    for i in rows(level & ~sampled):
         out["theory_phi"][i], out["theory_psi"][i] = requests[i].label_rates
     idx = rows(flip & top)
     if idx.size:
@@ -162,4 +165,57 @@ def predict(requests, mu, sigma=None) -> dict:
                     lambda w, pp, lm, t: linear_verifier.limit_accuracy(mu, w, pp, lm, t, loss=loss),
                     [stack("w_v", idx), p[idx], lam[idx], tau[idx]],
                 )
+    return out
+
+
+def _scenario_of(request, mu):
+    """(generator, verifier) of ``theory.scenario`` for a request, or None where it has none."""
+    from theory import scenario
+
+    if request.generator == "flip":
+        gen = scenario.flip(request.p)
+    else:
+        gen = scenario.linear_generator(request.w_g, request.rule)
+    if request.pruner in LABEL_LEVEL:
+        phi, psi = request.label_rates
+        ver = scenario.no_pruning() if request.pruner == "none" else scenario.label_only(phi, psi)
+    elif request.pruner == "linear":
+        ver = scenario.linear_verifier(request.w_v, request.tau)
+    elif request.pruner == "top_r":
+        ver = scenario.top_r(request.rate, request.w_v)
+    else:
+        return None
+    return gen, ver
+
+
+def finite_columns(requests, mu, n_of, d) -> dict:
+    """Finite-n theory beside each request (identity covariance): ``theory_finite_accuracy`` at
+    alpha = n / d from ``theory.finite.solve``, and its n -> inf value and rates for the rows the
+    closed forms of ``predict`` leave NaN. ``n_of``: each request's n. One solve per distinct
+    scenario, over all its (alpha, lam) pairs."""
+    from theory import finite
+
+    k = len(requests)
+    out = {c: np.full(k, np.nan) for c in ("theory_finite_accuracy", "theory_limit_accuracy",
+                                           "theory_p", "theory_phi", "theory_psi")}
+    groups = {}
+    for i, r in enumerate(requests):
+        key = (r.generator, r.p, None if r.w_g is None else tuple(np.asarray(r.w_g).tolist()),
+               r.rule, r.pruner, r.label_rates, None if r.w_v is None else
+               tuple(np.asarray(r.w_v).tolist()), r.tau, r.rate, r.loss, r.real_fraction)
+        groups.setdefault(key, []).append(i)
+    for idx in groups.values():
+        r = requests[idx[0]]
+        pair = _scenario_of(r, mu)
+        if pair is None:
+            continue
+        gen, ver = pair
+        alpha = np.array([n_of[i] / d for i in idx] + [np.inf] * len(idx), float)
+        lam = np.array([requests[i].lam for i in idx] * 2, float)
+        res = finite.solve(alpha, mu, lam, generator=gen, verifier=ver, loss=r.loss,
+                           real_fraction=r.real_fraction, quadrature_check=False)
+        out["theory_finite_accuracy"][idx] = res.accuracy[: len(idx)]
+        out["theory_limit_accuracy"][idx] = res.accuracy[len(idx):]
+        out["theory_p"][idx], out["theory_phi"][idx], out["theory_psi"][idx] = res.p, res.phi, \
+            res.psi
     return out

@@ -47,7 +47,7 @@ from .generators import fit_on_real
 __all__ = [
     "NoPruning", "Random", "Oracle", "LabelOnly", "LinearVerifier", "TopR", "Supervised",
     "none", "random", "oracle", "label_only", "linear", "top_r", "supervised",
-    "Rates", "measure", "audit",
+    "Rates", "measure", "audit", "from_scenario",
 ]
 
 
@@ -233,6 +233,21 @@ def top_r(rate, w_v=None) -> TopR:
 
 def supervised(n_real, lam=1e-2, tau=0.0, rate=None) -> Supervised:
     return Supervised(n_real, lam, tau, rate)
+
+
+def from_scenario(verifier):
+    """The pruner of a ``theory.scenario`` verifier (other pruners are returned as is)."""
+    from theory import scenario
+
+    if isinstance(verifier, scenario.NoPruning):
+        return NoPruning()
+    if isinstance(verifier, scenario.LabelOnly):
+        return LabelOnly(verifier.phi, verifier.psi)
+    if isinstance(verifier, scenario.LinearVerifier):
+        return LinearVerifier(verifier.w, verifier.tau)
+    if isinstance(verifier, scenario.TopR):
+        return TopR(verifier.rate, verifier.w)
+    return verifier
 
 
 # ---------------------------------------------------------------------------------------------

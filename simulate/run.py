@@ -37,7 +37,7 @@ from ._checks import (
 )
 from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
 from .generators import fit_on_real
-from .predict import Request, label_level_rates, predict
+from .predict import Request, finite_columns, label_level_rates, predict
 from .pruners import measure
 from .table import Table
 
@@ -78,7 +78,7 @@ def _stream_keys(root_seed, ids, stream):
 
 def run(mu, n, *, generators, pruners=None, lam=1e-2, loss="logistic", real_fraction=0.0,
         sigma=None, seeds=8, root_seed=0, batch_size=None, tol=DEFAULT_TOL,
-        max_iter=DEFAULT_MAX_ITER, with_theory=True) -> Table:
+        max_iter=DEFAULT_MAX_ITER, with_theory=True, with_finite_theory=False) -> Table:
     """Simulate the pipeline over the grid n x generators x real_fraction x pruners x lam x loss.
 
     Args:
@@ -93,21 +93,27 @@ def run(mu, n, *, generators, pruners=None, lam=1e-2, loss="logistic", real_frac
       batch_size: seeds per compiled call (default: all); results do not depend on it.
       tol, max_iter: the fitter's relative gradient tolerance and iteration cap.
       with_theory: add the n -> inf predictions of ``theory/`` (``simulate.predict``).
+      with_finite_theory: also add ``theory_finite_accuracy``, the finite-n theory at alpha = n/d
+        (``theory.finite.solve``, identity covariance), and fill the n -> inf columns the closed
+        forms leave empty (linear generators); one solve per distinct scenario, seconds each.
+    Generators and pruners may be ``theory.scenario`` objects (converted by ``from_scenario``).
     Returns a ``Table`` with one row per grid point and seed.
     """
     with jax.enable_x64(True):
         return _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds,
-                    root_seed, batch_size, tol, max_iter, with_theory)
+                    root_seed, batch_size, tol, max_iter, with_theory, with_finite_theory)
 
 
 def _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds, root_seed,
-         batch_size, tol, max_iter, with_theory):
+         batch_size, tol, max_iter, with_theory, with_finite_theory=False):
+    from . import generators as generator_module
     from . import pruners as pruner_module
 
     mix = data.mixture(mu, sigma)
     sizes = [check_positive_int("n", v) for v in _as_list(n)]
-    gens = _as_list(generators)
-    prns = _as_list(pruners if pruners is not None else pruner_module.none())
+    gens = [generator_module.from_scenario(g) for g in _as_list(generators)]
+    prns = [pruner_module.from_scenario(p) for p in
+            _as_list(pruners if pruners is not None else pruner_module.none())]
     lams = [float(check_nonnegative("lam", v)) for v in _as_list(lam)]
     losses = [check_choice("loss", v, LOSSES) for v in _as_list(loss)]
     fractions = [float(check_probability("real_fraction", v)) for v in _as_list(real_fraction)]
@@ -134,7 +140,7 @@ def _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds, roo
         ]
         results = {k: np.concatenate([c[k] for c in per_chunk], axis=0) for k in per_chunk[0]}
         rows.extend(_rows(results, mix, size, gens, prns, lams, losses, fractions, ids,
-                          root_seed, with_theory))
+                          root_seed, with_theory, with_finite_theory and sigma is None))
     meta = {"root_seed": root_seed, "seeds": ids, "tol": tol, "max_iter": max_iter,
             "mu": np.asarray(mix.mu).tolist(),
             "sigma": None if sigma is None else np.asarray(sigma).tolist()}
@@ -231,7 +237,8 @@ def _keep(spec, w_v, keys, x, labels, correct):
     return jax.vmap(lambda k, xx, ll, cc: spec.keep(k, xx, ll, correct=cc))(keys, x, labels, correct)
 
 
-def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, with_theory):
+def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, with_theory,
+          with_finite_theory=False):
     mu = np.asarray(mix.mu)
     sigma = None if mix.chol is None else np.asarray(mix.sigma)
     bayes = float(theory.bayes_accuracy(mu, sigma))
@@ -277,10 +284,21 @@ def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, 
                             tau=float(np.asarray(getattr(prn, "tau", np.nan))),
                             rate=float(getattr(prn, "rate", None) or np.nan),
                             lam=lam, loss=loss, real_fraction=rf,
+                            rule=getattr(gen, "rule", "sign"),
                         ))
             v += 1
     if with_theory:
         predicted = predict(requests, mu, sigma)
+        if with_finite_theory:
+            finite = finite_columns(requests, mu, [n] * len(requests), mix.d)
+            predicted["theory_finite_accuracy"] = finite.pop("theory_finite_accuracy")
+            finite["theory_accuracy"] = finite.pop("theory_limit_accuracy")
+            for col, values in finite.items():
+                empty = np.isnan(predicted[col])
+                predicted[col][empty] = values[empty]
+            ok = np.isfinite(predicted["theory_phi"] + predicted["theory_psi"])
+            predicted["theory_pstar"][ok] = theory.pstar(predicted["theory_phi"][ok],
+                                                         predicted["theory_psi"][ok])
         for i, row in enumerate(rows):
             row.update({k: float(a[i]) for k, a in predicted.items()})
     return rows

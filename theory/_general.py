@@ -334,3 +334,112 @@ def solve(alpha, mu, lam, *, generator, verifier, loss="logistic", real_fraction
         arrays = [o[()] for o in arrays]
     p, phi, psi = _sc._rates(geo, generator, verifier, tau)
     return SolveResult(*arrays, p, phi, psi)
+
+
+class GenerationsResult(NamedTuple):
+    """Replace-mode retraining, one entry per generation on the last axis.
+
+    accuracy, m, q, overlap_v: of generation t's model (t = 1..generations), shape
+    broadcast(alpha, lam) + (generations,); converged likewise. generator_accuracy: the accuracy
+    of the rule that labelled generation t's data (the initial generator's at t = 1).
+    p, phi, psi: the measured rates of generation t's synthesized data.
+    """
+
+    accuracy: np.ndarray
+    m: np.ndarray
+    q: np.ndarray
+    overlap_v: np.ndarray
+    converged: np.ndarray
+    generator_accuracy: np.ndarray
+    p: np.ndarray
+    phi: np.ndarray
+    psi: np.ndarray
+
+
+def _model_geometry(mu_norm, m, q, cos_v, verifier_geo):
+    """The Geometry of a fitted model used as the next generator (only Gram numbers matter)."""
+    g_norm = np.sqrt(q)
+    return _sc.Geometry(mu_norm, m / g_norm, g_norm, verifier_geo.a_v, verifier_geo.v_norm,
+                        float(np.clip(cos_v, -1.0, 1.0)) if np.isfinite(cos_v) else np.nan)
+
+
+def generations(alpha, mu, lam, *, initial, verifier, generations, labels="sample",
+                loss="logistic", real_fraction=0.0, nodes=DEFAULT_NODES, outer=DEFAULT_OUTER,
+                tol=1e-10, max_iter=60) -> GenerationsResult:
+    """Exact finite-n trajectory of replace-mode retraining (docs/theory.md, "Generations").
+
+    Generation 1 trains on n = alpha d fresh samples labelled by ``initial`` (a
+    ``theory.scenario`` generator) and kept by ``verifier``; generation t + 1 trains on fresh
+    samples labelled by generation t's model w_t, y' = sign(x^T w_t) (``labels="sign"``) or
+    y' = +1 with probability sigmoid(x^T w_t) (``"sample"``: the model's scale matters). In the
+    proportional limit w_t enters the next generation only through mu^T w_t, w_v^T w_t and
+    ||w_t||, so the trajectory is a deterministic map of those numbers. ``alpha`` and ``lam``
+    broadcast (``alpha = inf``: the n -> inf trajectory).
+    """
+    rf, nodes, outer, tol, max_iter = _check_common(loss, real_fraction, nodes, outer, tol,
+                                                    max_iter)
+    if isinstance(generations, bool) or not isinstance(generations, (int, np.integer)) \
+            or generations < 1:
+        raise ValueError(f"generations must be an integer >= 1; got {generations!r}")
+    if labels not in _sc.LABELS:
+        raise ValueError(f"labels must be one of {_sc.LABELS}; got {labels!r}")
+    geo0 = _sc.geometry(mu, initial, verifier)
+    alpha = _alpha(alpha)
+    lam = np.asarray(_validate.nonnegative("lam", lam), float)
+    shape = np.broadcast_shapes(alpha.shape, lam.shape)
+    a_flat = np.broadcast_to(alpha, shape).ravel().astype(float)
+    l_flat = np.broadcast_to(lam, shape).ravel().astype(float)
+    n = a_flat.size
+    curve = np.unique(l_flat, return_inverse=True)[1].ravel()
+    rule = _sc.LinearGenerator(np.ones(1), labels)  # the model as a generator: Gram numbers only
+    has_v = isinstance(verifier, (_sc.LinearVerifier, _sc.TopR))
+    out = {k: np.full((n, generations), np.nan) for k in
+           ("accuracy", "m", "q", "overlap_v", "generator_accuracy", "p", "phi", "psi")}
+    conv = np.zeros((n, generations), bool)
+    geos = [geo0] * n
+    gens = [initial] * n
+    alive = np.ones(n, bool)
+    for t in range(generations):
+        atom_list, taus = [], []
+        for i in range(n):
+            if not alive[i]:
+                atom_list.append(atom_list[0] if atom_list else None)
+                taus.append(0.0)
+                continue
+            tau = _sc._tau(verifier, geos[i], gens[i])
+            taus.append(tau)
+            atom_list.append(_sc.atoms(geos[i], gens[i], verifier, real_fraction=rf, tau=tau,
+                                       outer=outer))
+        live = np.flatnonzero(alive)
+        if live.size == 0:
+            break
+        filler = atom_list[live[0]]
+        atom_list = [a if a is not None else filler for a in atom_list]
+        fields = _fields_for(a_flat, l_flat, atom_list, curve)
+        with jax.enable_x64(True):
+            y, ok, _, _ = _solve_fields(fields, atom_list, None, loss, nodes, tol, max_iter,
+                                        False)
+        acc, m, q, _, _ = _outputs(y, fields, None)
+        ok &= alive
+        for i in live:
+            g = geos[i]
+            out["generator_accuracy"][i, t] = (ndtr(g.a_g) if isinstance(gens[i],
+                                               _sc.LinearGenerator) else 1.0 - gens[i].p)
+            out["p"][i, t], out["phi"][i, t], out["psi"][i, t] = _sc._rates(
+                g, gens[i], verifier, taus[i])
+        a = y[:, 1:3]
+        v_dir = np.stack([at.v_dir for at in atom_list])
+        ov = np.sum(a * v_dir, axis=1)  # w_v-hat^T w_t
+        out["accuracy"][:, t] = np.where(ok, acc, np.nan)
+        out["m"][:, t] = np.where(ok, m, np.nan)
+        out["q"][:, t] = np.where(ok, q, np.nan)
+        out["overlap_v"][:, t] = np.where(ok & has_v, geo0.v_norm * ov, np.nan)
+        conv[:, t] = ok
+        alive = ok & (q > 0)
+        geos = [_model_geometry(geo0.mu_norm, m[i], q[i], ov[i] / np.sqrt(q[i]) if has_v
+                                else np.nan, geo0) if alive[i] else geo0 for i in range(n)]
+        gens = [rule] * n
+    arrays = {k: v.reshape(shape + (generations,)) for k, v in out.items()}
+    return GenerationsResult(arrays["accuracy"], arrays["m"], arrays["q"], arrays["overlap_v"],
+                             conv.reshape(shape + (generations,)), arrays["generator_accuracy"],
+                             arrays["p"], arrays["phi"], arrays["psi"])

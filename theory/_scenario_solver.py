@@ -65,7 +65,9 @@ def fixed_point_map(y, prox_warm, params: Params, loss: str, nodes: int):
     prox, derivatives = LOSSES[loss]
     xi, wq = hermite_rule(nodes)
     v, a, am, rho = unpack(y, params.infinite)
-    sigma = jnp.sqrt(am * am + rho * rho)
+    # floored: at alpha = inf with mu in R both terms vanish, and sqrt'(0) would poison the
+    # Jacobian with NaN (the floor changes h by 1e-150)
+    sigma = jnp.sqrt(jnp.maximum(am * am + rho * rho, 1e-300))
     h0 = jnp.einsum("njr,nr->nj", params.u, a) + params.e * (params.mu_m * am)[:, None]
     h = h0[..., None] + sigma[:, None, None] * jnp.asarray(xi)
     vb = v[:, None, None]

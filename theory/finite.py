@@ -319,6 +319,6 @@ def _solve_flat(flat, loss, nodes, tol, max_iter, quadrature_check):
     return acc, m, q, v, ok, iters, qerr
 
 
-from ._general import SolveResult, solve  # noqa: E402  (the general scenarios)
+from ._general import GenerationsResult, SolveResult, generations, solve  # noqa: E402
 
-__all__ += ["solve", "SolveResult"]
+__all__ += ["solve", "SolveResult", "generations", "GenerationsResult"]
