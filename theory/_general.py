@@ -16,8 +16,9 @@ from . import _scenario_solver as _ss
 from . import _validate
 from . import scenario as _sc
 
-DEFAULT_NODES = 64  # Gauss-Hermite points in xi
-DEFAULT_OUTER = 24  # Gauss-Legendre points per segment of each rule coordinate
+# Against rules of 40 and 128 points these leave an accuracy error below 1e-4 (lam >= 1e-3).
+DEFAULT_NODES = 48  # Gauss-Hermite points in xi
+DEFAULT_OUTER = 16  # Gauss-Legendre points per segment of each rule coordinate
 _ANCHOR_STRIDE = 8
 _RESCUE_STEPS = 12
 _DAMPING = 0.5
