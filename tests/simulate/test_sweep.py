@@ -1,4 +1,4 @@
-"""Sweep files, the resumable store, and interruption (issue 4)."""
+"""Sweep files, the resumable store, and a sweep killed midway resuming to the same table."""
 
 from __future__ import annotations
 
