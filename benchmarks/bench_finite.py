@@ -1,4 +1,4 @@
-"""Speed of ``theory.finite`` (issue 5): a 200-point alpha curve, and the ratio against a
+"""Speed of ``theory.finite``: a 200-point alpha curve, and the ratio against a
 straightforward solver of the same equations.
 
 The baseline is written the way published replica codes solve such equations: per alpha point,

@@ -1,6 +1,6 @@
 """Batched ridge-logistic fits: ``simulate.fit`` against scikit-learn, in one process.
 
-Workloads (issue 3), all with lam = 1e-2, objective (1/n) sum q l(y' x^T w) + lam/2 |w|^2:
+Workloads, all with lam = 1e-2, objective (1/n) sum q l(y' x^T w) + lam/2 |w|^2:
 
     S: 256 fits, d = 50,   n = 500   (16 seeds x 16 label/keep variants sharing each seed's x)
     M:  64 fits, d = 200,  n = 2000  (4 seeds x 16 variants)

@@ -47,7 +47,9 @@ import datetime
 import itertools
 import math
 import numbers
+import os
 import re
+import signal
 import string
 import sys
 import tomllib
@@ -398,6 +400,17 @@ def status(spec: Sweep, out_dir) -> tuple[int, int]:
     return len(done), len(units)
 
 
+# Tests set this to k: the process SIGKILLs itself once it has stored k units, an abrupt
+# death at a known point however fast the machine.
+KILL_AFTER_ENV = "BEYOND_COLLAPSE_SWEEP_KILL_AFTER"
+
+
+def _kill_if_asked(stored_here: int) -> None:
+    k = os.environ.get(KILL_AFTER_ENV)
+    if k and stored_here >= int(k):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _table(spec: Sweep, rows_by_unit: dict, n_units: int) -> Table:
     rows = [row for i in range(n_units) for row in rows_by_unit[i]]
     return Table(rows, {"sweep": spec.name, "root_seed": spec.root_seed, "config": spec.config})
@@ -433,6 +446,7 @@ def run(spec: Sweep, out_dir, *, executor: str = "local", scheduler: str | None 
         store.write_unit(out_dir, keys[index], units[index], rows)
         done[index] = rows
         bar.update(1)
+        _kill_if_asked(len(done) - (len(units) - len(pending)))
 
     try:
         run_units(pending, compute_unit, on_done, executor=executor, scheduler=scheduler,

@@ -1,5 +1,5 @@
 """``beyond-collapse figures``: every figure from a tiny grid, stored results reused, bad files
-named (issue 4). The grids here are shrunk copies of the quick sweep files."""
+named. The grids here are shrunk copies of the quick sweep files."""
 
 from __future__ import annotations
 

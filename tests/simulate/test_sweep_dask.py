@@ -1,4 +1,4 @@
-"""The Dask executor gives the in-process table, bit for bit (issue 4)."""
+"""The Dask executor gives the in-process table, bit for bit."""
 
 from __future__ import annotations
 

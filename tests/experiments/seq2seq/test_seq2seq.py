@@ -135,7 +135,6 @@ def test_resume_is_bit_identical_and_checks_the_run(tmp_path):
     src, tgt = _reverse_task(300, np.random.default_rng(4))
     tc = TrainConfig(steps=40, batch_size=16, lr=1e-3, warmup=5, checkpoint_every=15)
     full = train(CFG, tc, src, tgt, key=jax.random.key(2), progress=False)
-    short = TrainConfig(**{**tc.to_dict(), "steps": 40})
     ckpt = tmp_path / "run"
     # Interrupt after the step-30 checkpoint by raising from eval_fn.
 
@@ -148,16 +147,22 @@ def test_resume_is_bit_identical_and_checks_the_run(tmp_path):
         return {}
 
     with pytest.raises(Stop):
-        train(CFG, short, src, tgt, key=jax.random.key(2), checkpoint_dir=ckpt,
+        train(CFG, tc, src, tgt, key=jax.random.key(2), checkpoint_dir=ckpt,
               progress=False, eval_fn=stop_at_30)
-    resumed = train(CFG, short, src, tgt, key=jax.random.key(2), checkpoint_dir=ckpt,
-                    progress=False)
+    seen = []  # checkpoint steps of the resumed run: it starts after step 30, not from 0
+    resumed = train(CFG, tc, src, tgt, key=jax.random.key(2), checkpoint_dir=ckpt,
+                    progress=False, eval_fn=lambda model, step: seen.append(step) or {})
+    assert seen == [40]
     leaves_a = jax.tree_util.tree_leaves(full.model)
     leaves_b = jax.tree_util.tree_leaves(resumed.model)
     assert all(np.array_equal(a, b) for a, b in zip(leaves_a, leaves_b))
     np.testing.assert_array_equal(full.losses, resumed.losses)
+    # A checkpoint resumes only the run that wrote it: another key, or another step count.
     with pytest.raises(ValueError, match="another run"):
-        train(CFG, short, src, tgt, key=jax.random.key(3), checkpoint_dir=ckpt, progress=False)
+        train(CFG, tc, src, tgt, key=jax.random.key(3), checkpoint_dir=ckpt, progress=False)
+    longer = TrainConfig(**{**tc.to_dict(), "steps": 50})
+    with pytest.raises(ValueError, match="another run"):
+        train(CFG, longer, src, tgt, key=jax.random.key(2), checkpoint_dir=ckpt, progress=False)
 
 
 def test_checkpoint_round_trip(tmp_path):

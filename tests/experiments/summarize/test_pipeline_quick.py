@@ -1,7 +1,10 @@
-"""The summarization quick preset end to end: stored, consistent, resumable (issue 7)."""
+"""The summarization quick preset end to end: rows for every verifier and size, p* and the
+standard errors recomputed from the stored candidates and models, and a rerun that recomputes
+nothing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +32,52 @@ def test_rows_and_summary(quick_run):
         assert 0 <= r["rouge2"] <= r["rouge1"] <= 1 and 0 <= r["rougeL"] <= r["rouge1"] + 1e-12
     _, summary = pipeline.load_results(out)
     assert set(summary["spearman_pstar_rouge1"]) == set(pstar.RULES)
-    # Each model's ROUGE-1 carries its standard error, and the paired one against the generator.
+
+
+def _stage_name(row):
+    """The stored model behind a row (``pipeline._Run.run`` and ``replicates``)."""
+    if row["model"] == "generator":
+        return "generator"
+    if row["model"] == "other_model":
+        return "other"
+    seed = f"-seed{row['seed']}" if row["model"] == "replicate" else ""
+    if row["verifier"] == "":
+        return f"generator{seed}"
+    return f"retrain-{row['verifier']}-s{row['size']}{seed}"
+
+
+def test_standard_errors_recomputed_from_the_models_answers(quick_run):
+    """Each row's ROUGE-1, its standard error, and the paired standard error of its difference
+    from the generator (article by article), from the stored model's greedy summaries of the
+    test articles, scored here by rouge-score itself and summarised by scipy."""
+    import jax
+    from rouge_score import rouge_scorer
+    from scipy import stats
+
+    config, out, rows = quick_run
+    key = jax.random.fold_in(jax.random.key(config["root_seed"]), pipeline.STREAMS["test"])
+    test = pipeline.with_title(corpus.make_corpus(key, config["n_test"],
+                                                  distractors=config["distractors"],
+                                                  towns=config["towns"]))
+    scorer = rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
+    files = [p.name for p in (out / "stages").glob("*.eqx.json")]
+    per_article = {}
     for r in rows:
-        assert 0 < r["rouge1_se"] < 0.5
+        name = _stage_name(r)
+        (file,) = [f for f in files if re.fullmatch(rf"{name}-[0-9a-f]{{16}}\.eqx\.json", f)]
+        backend = JaxBackend.load(out / "stages" / file.removesuffix(".json"))
+        with jax.enable_x64(False):
+            preds = backend.greedy([a.text for a in test])
+        per_article[name] = np.array([scorer.score(a.summary, p)["rouge1"].fmeasure
+                                      for a, p in zip(test, preds)])
+    gen = per_article["generator"]
+    assert np.ptp(gen) > 0  # else the standard errors below would all be 0
+    for r in rows:
+        a = per_article[_stage_name(r)]
+        assert r["rouge1"] == pytest.approx(a.mean())
+        assert r["rouge1_se"] == pytest.approx(stats.sem(a))
         if r["model"] != "generator":
-            assert 0 <= r["rouge1_minus_generator_se"] < 0.5
+            assert r["rouge1_minus_generator_se"] == pytest.approx(stats.sem(a - gen))
 
 
 def test_training_seed_replicates(quick_run):
