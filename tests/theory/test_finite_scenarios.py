@@ -38,8 +38,8 @@ def test_alpha_inf_meets_the_limit_theories():
     for loss in ("logistic", "square"):
         for tau in (0.0, 0.4):
             lv = finite.solve(np.inf, MU, lam, generator=sc.flip(0.35),
-                              verifier=sc.linear_verifier(W_V, tau), loss=loss, outer=24,
-                              nodes=48)
+                              verifier=sc.linear_verifier(W_V, tau), loss=loss, outer=48,
+                              nodes=96)
             ref = theory.linear_verifier.limit_accuracy(MU, W_V, 0.35, lam, tau=tau, loss=loss)
             # the quadrature's own error estimate bounds the difference
             qerr = np.max(lv.quadrature_error)
