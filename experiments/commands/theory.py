@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import io
 import json
 import math
 from pathlib import Path
@@ -144,47 +145,77 @@ def _cmd_linear_generator(args):
     return _emit(args, result, lines)
 
 
+def _audit_text(path: Path) -> str:
+    """The file's text (a UTF-8 byte-order mark dropped); errors name the file and line."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"audit file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"audit file {path} is a directory, expected a CSV or JSON-lines "
+                         "file") from None
+    except OSError as err:
+        raise ValueError(f"audit file {path}: cannot read ({err.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text ({err.reason})") from None
+
+
 def read_audit_file(path: Path, correct_column: str, kept_column: str):
     """Read (correct, kept) booleans from a CSV (header row) or JSON-lines file."""
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"audit file {path} does not exist")
+    text = _audit_text(path)
     truthy = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
     def parse(value, column, where):
-        key = str(value).strip().lower()
         if isinstance(value, bool):
             return value
+        key = str(value).strip().lower() if isinstance(value, (str, int)) else None
         if key not in truthy:
             raise ValueError(f"{where}: column {column!r} must be a boolean (0/1/true/false); "
-                             f"got {value!r}")
+                             f"got {str(value)[:40]!r}")
         return truthy[key]
 
     rows = []
     if path.suffix in (".jsonl", ".json"):
-        with path.open() as fh:
-            for i, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{i}"
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{where}: not valid JSON ({err.msg})") from err
-                if not isinstance(rec, dict) or correct_column not in rec or kept_column not in rec:
-                    raise ValueError(f"{where}: needs keys {correct_column!r} and {kept_column!r}")
-                rows.append((parse(rec[correct_column], correct_column, where),
-                             parse(rec[kept_column], kept_column, where)))
+        # Lines end at "\n" only (str.splitlines would also split inside strings at U+2028).
+        for i, line in enumerate(text.split("\n"), 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{i}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+            except (ValueError, RecursionError) as err:  # a 5000-digit integer, deep nesting
+                raise ValueError(f"{where}: not valid JSON ({type(err).__name__})") from None
+            if not isinstance(rec, dict) or correct_column not in rec or kept_column not in rec:
+                raise ValueError(f"{where}: needs keys {correct_column!r} and {kept_column!r}")
+            rows.append((parse(rec[correct_column], correct_column, where),
+                         parse(rec[kept_column], kept_column, where)))
     else:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = {correct_column, kept_column} - set(reader.fieldnames or [])
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = next(reader)
+            missing = {correct_column, kept_column} - set(header)
             if missing:
                 raise ValueError(f"{path}: header lacks column(s) {sorted(missing)}")
-            for i, rec in enumerate(reader, 2):
-                where = f"{path}:{i}"
-                rows.append((parse(rec[correct_column], correct_column, where),
-                             parse(rec[kept_column], kept_column, where)))
+            ic, ik = header.index(correct_column), header.index(kept_column)
+            for cells in reader:
+                where = f"{path}:{reader.line_num}"
+                if not cells:
+                    continue
+                if len(cells) != len(header):
+                    raise ValueError(f"{where}: {len(cells)} fields, the header has "
+                                     f"{len(header)}")
+                rows.append((parse(cells[ic], correct_column, where),
+                             parse(cells[ik], kept_column, where)))
+        except StopIteration:
+            raise ValueError(f"{path}: empty file, expected a header line") from None
+        except csv.Error as err:
+            raise ValueError(f"{path}:{reader.line_num}: not valid CSV ({err})") from None
     if not rows:
         raise ValueError(f"{path}: no audit records")
     arr = np.array(rows, dtype=bool)
