@@ -5,7 +5,8 @@ Examples:
     beyond-collapse theory finite --p 0.3 --alpha-range 0.5,50,20 --loss square --json
 
 Human-readable table by default; ``--json`` prints one JSON object with every field of
-``theory.finite.FiniteResult`` as nested lists indexed [p][alpha].
+``theory.finite.FiniteResult`` as nested lists indexed [p][alpha]; NaN and infinite values
+(V with lam = 0 and nothing kept) print as null.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def _jsonable(x):
     if isinstance(x, dict):
         return {k: _jsonable(v) for k, v in x.items()}
     if isinstance(x, (float, np.floating)):
-        return None if math.isnan(float(x)) else float(x)
+        # Standard JSON has no NaN or Infinity: both print as null.
+        return float(x) if math.isfinite(float(x)) else None
     if isinstance(x, (np.integer, np.bool_)):
         return x.item()
     return x
@@ -93,7 +95,7 @@ def main(args) -> int:
             "nodes": args.nodes, "pstar": ps, "limit_accuracy": np.atleast_1d(limit),
             **{k: np.asarray(v) for k, v in res._asdict().items()},
         }
-        print(json.dumps(_jsonable(out)))
+        print(json.dumps(_jsonable(out), allow_nan=False))
         return 0
     print(f"finite-sample accuracy ({args.loss}, lam={args.lam}, ||mu||={args.mu_norm}, "
           f"phi={args.phi}, psi={args.psi}, real fraction {args.real_fraction}); p* = {_fmt(ps)}")

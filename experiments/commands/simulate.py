@@ -20,24 +20,30 @@ prints one JSON array: the tidy table, one object per grid point and seed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 import numpy as np
 
+from experiments.commands import _args
 from experiments.commands._args import floats as _floats
 from simulate import specs
 
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.replace(" ", "").split(",") if v]
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+    if not values:  # "," would otherwise run the defaults silently
+        raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
+    return values
 
 
 def _strings(text: str) -> list[str]:
-    return [v for v in text.replace(" ", "").split(",") if v]
+    values = [v for v in text.replace(" ", "").split(",") if v]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one name, got {text!r}")
+    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,7 +133,7 @@ def main(args) -> int:
                 real_fraction=args.real_fraction, seeds=args.seeds, root_seed=args.root_seed,
                 batch_size=args.batch_size, with_theory=not args.no_theory)
     if args.json:
-        print(json.dumps(table.to_records()))
+        print(_args.dumps(table.to_records()))
     else:
         print("\n".join(_summary_lines(table, generator_specs, pruner_specs)))
     return 0

@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import _args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="sweep file (TOML)")
@@ -33,7 +35,7 @@ def main(args) -> int:
     if args.scheduler is not None and args.executor != "dask":
         raise ValueError("--scheduler needs --executor dask")
     spec = sweep.load(args.file)
-    out = Path(args.out) if args.out else Path("results") / spec.name
+    out = _args.out_dir(args.out if args.out else Path("results") / spec.name)
     try:
         table = sweep.run(spec, out, executor=args.executor, scheduler=args.scheduler,
                           workers=args.workers, progress=not args.quiet)

@@ -30,7 +30,8 @@ def _jsonable(x):
     if isinstance(x, np.ndarray):
         return _jsonable(x.tolist())
     if isinstance(x, (np.floating, float)):
-        return None if math.isnan(float(x)) else float(x)
+        # Standard JSON has no NaN or Infinity: both print as null.
+        return float(x) if math.isfinite(float(x)) else None
     if isinstance(x, np.integer):
         return int(x)
     return x
@@ -38,7 +39,7 @@ def _jsonable(x):
 
 def _emit(args, result: dict, lines: list[str]) -> int:
     if args.json:
-        print(json.dumps(_jsonable(result)))
+        print(json.dumps(_jsonable(result), allow_nan=False))
     else:
         print("\n".join(lines))
     return 0
