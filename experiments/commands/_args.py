@@ -35,14 +35,62 @@ def out_dir(path, flag: str = "--out") -> Path:
     return path
 
 
+def number(text: str) -> float:
+    """A finite number (NaN, inf and 1e400 are refused here, naming the flag)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def nonnegative(text: str) -> float:
+    """A finite number >= 0 (a norm, a ridge strength)."""
+    value = number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+MAX_SEED = 2**32 - 1  # JAX keys are 32-bit: larger seeds would repeat smaller ones
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {MAX_SEED}], got {text!r}")
+    return value
+
+
 def floats(text: str) -> list[float]:
-    """Comma-separated numbers, e.g. ``0.1,0.3``."""
+    """Comma-separated finite numbers, e.g. ``0.1,0.3``."""
+    import math
+
     try:
         values = [float(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
     if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
+        raise argparse.ArgumentTypeError(f"expected at least one number, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
     return values
 
 

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="quick", help=f"one of {', '.join(PRESETS)}")
     parser.add_argument("--out", help="results directory (default results/eigen-<preset>; "
                         "figures/data/eigen-cpu for the cpu preset)")
-    parser.add_argument("--seed", type=int, help="override the preset's root seed")
+    parser.add_argument("--seed", type=_args.seed, help="override the preset's root seed")
     parser.add_argument("--set", dest="settings", action="append", type=_args.setting,
                         default=[], metavar="KEY=VALUE",
                         help="override a preset value, dotted for nested ones (repeatable): "

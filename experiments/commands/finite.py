@@ -17,7 +17,9 @@ import math
 
 import numpy as np
 
+from experiments.commands import _args
 from experiments.commands._args import floats as _floats
+from experiments.commands._args import number as _number
 from theory import finite, label_only, pstar
 
 
@@ -31,6 +33,17 @@ def _alpha_range(text: str) -> list[float]:
     return np.geomspace(lo, hi, int(count)).tolist()
 
 
+def _nodes(text: str) -> int:
+    # Past a few hundred nodes double precision gains nothing; millions would exhaust memory.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 8 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected an integer in [8, 1000], got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     grid = parser.add_mutually_exclusive_group()
@@ -39,14 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="log-spaced n/d values (default 0.5,50,8)")
     parser.add_argument("--p", type=_floats, default=[0.1, 0.3, 0.45, 0.6],
                         help="generator error rate(s) (default 0.1,0.3,0.45,0.6)")
-    parser.add_argument("--phi", type=float, default=1.0, help="keep rate of correct samples")
-    parser.add_argument("--psi", type=float, default=1.0, help="keep rate of wrong samples")
-    parser.add_argument("--mu-norm", type=float, default=1.2, help="||mu|| (default 1.2)")
-    parser.add_argument("--lam", type=float, default=0.1, help="ridge strength (default 0.1)")
+    parser.add_argument("--phi", type=_number, default=1.0, help="keep rate of correct samples")
+    parser.add_argument("--psi", type=_number, default=1.0, help="keep rate of wrong samples")
+    parser.add_argument("--mu-norm", type=_args.nonnegative, default=1.2, help="||mu|| (default 1.2)")
+    parser.add_argument("--lam", type=_number, default=0.1, help="ridge strength (default 0.1)")
     parser.add_argument("--loss", choices=["logistic", "square"], default="logistic")
-    parser.add_argument("--real-fraction", type=float, default=0.0,
+    parser.add_argument("--real-fraction", type=_number, default=0.0,
                         help="fraction of the n samples that is real, correct, unpruned")
-    parser.add_argument("--nodes", type=int, default=finite.DEFAULT_NODES,
+    parser.add_argument("--nodes", type=_nodes, default=finite.DEFAULT_NODES,
                         help=f"Gauss-Hermite points (default {finite.DEFAULT_NODES})")
 
 

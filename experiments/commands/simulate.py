@@ -26,6 +26,7 @@ import numpy as np
 
 from experiments.commands import _args
 from experiments.commands._args import floats as _floats
+from experiments.commands._args import number as _number
 from simulate import specs
 
 
@@ -36,6 +37,8 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
     if not values:  # "," would otherwise run the defaults silently
         raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
 
 
@@ -49,8 +52,8 @@ def _strings(text: str) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data: x | y ~ N(y mu, I)")
     data.add_argument("--mu", type=_floats, help="class mean, comma-separated (sets d)")
-    data.add_argument("--mu-norm", type=float, default=1.0, help="||mu|| when --mu is not given")
-    data.add_argument("--d", type=int, default=10, help="dimension when --mu is not given")
+    data.add_argument("--mu-norm", type=_args.nonnegative, default=1.0, help="||mu|| when --mu is not given")
+    data.add_argument("--d", type=_args.positive_int, default=10, help="dimension when --mu is not given")
     data.add_argument("--n", type=_ints, default=[1000], help="training-set sizes, comma-separated")
     grid = parser.add_argument_group("grid")
     grid.add_argument("--p", type=_floats, help="flip-generator error rates, comma-separated")
@@ -61,9 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     grid.add_argument("--real-fraction", type=_floats, default=[0.0],
                       help="fractions of real samples in the training set")
     runs = parser.add_argument_group("seeds and output")
-    runs.add_argument("--seeds", type=int, default=8, help="number of seeds")
-    runs.add_argument("--root-seed", type=int, default=0, help="the root seed of all randomness")
-    runs.add_argument("--batch-size", type=int, help="seeds per compiled call (no effect on results)")
+    runs.add_argument("--seeds", type=_args.positive_int, default=8, help="number of seeds")
+    runs.add_argument("--root-seed", type=_args.seed, default=0,
+                      help="the root seed of all randomness")
+    runs.add_argument("--batch-size", type=_args.positive_int, help="seeds per compiled call (no effect on results)")
     runs.add_argument("--no-theory", action="store_true", help="skip the n -> inf predictions")
     runs.add_argument("--json", action="store_true", help="print the table as one JSON array")
 

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "figures/data/summarize-cpu for the cpu preset)")
     parser.add_argument("--xlsum-train", help="XLSUM JSON-lines file of training articles")
     parser.add_argument("--xlsum-test", help="XLSUM JSON-lines file of test articles")
-    parser.add_argument("--seed", type=int, help="override the preset's root seed")
+    parser.add_argument("--seed", type=_args.seed, help="override the preset's root seed")
     parser.add_argument("--set", dest="settings", action="append", type=_args.setting,
                         default=[], metavar="KEY=VALUE",
                         help="override a preset value, dotted for nested ones (repeatable): "

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 import theory
+from experiments.commands import _args
 from experiments.commands._args import floats as _floats
+from experiments.commands._args import number as _number
 from theory import label_only, linear_generator, linear_verifier
 
 _FINITE_MODULE = "experiments.commands.finite"
@@ -295,7 +297,7 @@ def _add_json(p):
 def _add_mu(p, required_norm=True):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--mu", type=_floats, help="class mean, comma-separated (e.g. 1.2,0)")
-    g.add_argument("--mu-norm", type=float, default=1.2, help="||mu|| with mu along e1 (default 1.2)")
+    g.add_argument("--mu-norm", type=_args.nonnegative, default=1.2, help="||mu|| with mu along e1 (default 1.2)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -306,35 +308,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     rep = sub.add_parser("report", help="default report: p*, breakdowns, limit accuracies")
     _add_json(rep)
-    rep.add_argument("--mu-norm", type=float, default=1.2)
-    rep.add_argument("--lam", type=float, default=0.1)
+    rep.add_argument("--mu-norm", type=_args.nonnegative, default=1.2)
+    rep.add_argument("--lam", type=_number, default=0.1)
     rep.add_argument("--loss", choices=["logistic", "square"], default="logistic")
     rep.add_argument("--angles", type=_floats, default=[0.3, 0.9, 1.3],
                      help="angles (rad) between mu and the linear verifiers")
 
     ps = sub.add_parser("pstar", help="p* of a verifier, and the error after selection")
     _add_json(ps)
-    ps.add_argument("--phi", type=float, required=True, help="keep rate of correct samples")
-    ps.add_argument("--psi", type=float, required=True, help="keep rate of wrong samples")
+    ps.add_argument("--phi", type=_number, required=True, help="keep rate of correct samples")
+    ps.add_argument("--psi", type=_number, required=True, help="keep rate of wrong samples")
     ps.add_argument("--p", type=_floats, help="generator error rate(s)")
 
     lo = sub.add_parser("label-only", help="n -> inf accuracy under label-only pruning")
     _add_json(lo)
     lo.add_argument("--p", type=_floats, required=True)
-    lo.add_argument("--phi", type=float, required=True)
-    lo.add_argument("--psi", type=float, required=True)
+    lo.add_argument("--phi", type=_number, required=True)
+    lo.add_argument("--psi", type=_number, required=True)
     _add_mu(lo)
-    lo.add_argument("--lam", type=float, default=0.1)
+    lo.add_argument("--lam", type=_number, default=0.1)
     lo.add_argument("--loss", choices=["logistic", "square"], default="logistic")
 
     lv = sub.add_parser("linear-verifier", help="keep rates, p*, exact breakdown, accuracy")
     _add_json(lv)
     _add_mu(lv)
     lv.add_argument("--w-v", type=_floats, help="verifier direction (with --mu)")
-    lv.add_argument("--angle", type=float, default=0.9,
+    lv.add_argument("--angle", type=_number, default=0.9,
                     help="angle (rad) of w_v from mu when --w-v is not given (default 0.9)")
-    lv.add_argument("--tau", type=float, default=0.0)
-    lv.add_argument("--lam", type=float, default=0.1)
+    lv.add_argument("--tau", type=_number, default=0.0)
+    lv.add_argument("--lam", type=_number, default=0.1)
     lv.add_argument("--loss", choices=["logistic", "square"], default="logistic")
     lv.add_argument("--p", type=_floats, default=[0.1, 0.3, 0.5, 0.7])
 
@@ -343,16 +345,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_mu(lg)
     lg.add_argument("--w-g", type=_floats, help="generator direction (with --mu and --w-v)")
     lg.add_argument("--w-v", type=_floats, help="verifier direction")
-    lg.add_argument("--angle-g", type=float, default=0.5, help="generator angle (rad) from mu")
-    lg.add_argument("--angle-v", type=float, default=0.3, help="verifier angle (rad) from mu")
-    lg.add_argument("--tau", type=float, default=0.0)
+    lg.add_argument("--angle-g", type=_number, default=0.5, help="generator angle (rad) from mu")
+    lg.add_argument("--angle-v", type=_number, default=0.3, help="verifier angle (rad) from mu")
+    lg.add_argument("--tau", type=_number, default=0.0)
 
     es = sub.add_parser("estimate", help="estimate p* from an audit file (CSV or JSON lines)")
     _add_json(es)
     es.add_argument("file", type=Path)
     es.add_argument("--correct-column", default="correct")
     es.add_argument("--kept-column", default="kept")
-    es.add_argument("--level", type=float, default=0.95)
+    es.add_argument("--level", type=_number, default=0.95)
     es.add_argument("--method", choices=["beta", "wilson"], default="beta")
 
     try:
