@@ -123,6 +123,15 @@ def _summary_lines(table, generator_specs, pruner_specs) -> list[str]:
     return lines
 
 
+def _built(flag, build, spec, mu):
+    """The generator or pruner of a spec; an error names the flag and the spec."""
+    try:
+        return build(spec, mu)
+    except ValueError as err:
+        message = str(err)
+        raise ValueError(message if spec in message else f"{flag} {spec}: {message}") from None
+
+
 def main(args) -> int:
     from simulate import run
 
@@ -131,8 +140,8 @@ def main(args) -> int:
     if not generator_specs:
         raise ValueError("give at least one generator: --p or --generator")
     pruner_specs = list(args.pruner) or ["none"]
-    generators = [_generator(s, mu) for s in generator_specs]
-    pruners = [_pruner(s, mu) for s in pruner_specs]
+    generators = [_built("--generator", _generator, s, mu) for s in generator_specs]
+    pruners = [_built("--pruner", _pruner, s, mu) for s in pruner_specs]
     table = run(mu, args.n, generators=generators, pruners=pruners, lam=args.lam, loss=args.loss,
                 real_fraction=args.real_fraction, seeds=args.seeds, root_seed=args.root_seed,
                 batch_size=args.batch_size, with_theory=not args.no_theory)

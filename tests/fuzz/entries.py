@@ -173,7 +173,14 @@ def _simulate(paths):
                                           st.integers(2**32, 2**70) | st.integers(max_value=-1))),
         flag("--batch-size", h.number_text(st.integers(1, 3), st.integers(-2, 0))),
         flag("--no-theory", None), flag("--json", None),
-    ], fixed=["simulate"])
+    ], fixed=["simulate"]).map(_needs_generator)
+
+
+def _needs_generator(drawn):
+    argv, invalid, hints = drawn
+    if "--p" not in argv and "--generator" not in argv:
+        return argv, True, hints | {"generator"}
+    return drawn
 
 
 SWEEP_TOML = """name = "fz"
@@ -198,9 +205,9 @@ def _sweep_file(paths):
         content, invalid = text.encode(), False
         if data(st.integers(0, 1)) == 0:
             replace = data(st.sampled_from([
-                ("seeds = ", "seeds = 0 #"), ("root_seed = ", f"root_seed = {2**64} #"),
-                ("d = ", "d = 1000000000 #"), ("n = ", "n = [100000000000] #"),
-                ("n = ", "n = [-1] #"), ("mu_norm = 1.0", "mu_norm = nan"),
+                ("\nseeds = ", "\nseeds = 0 #"), ("\nroot_seed = ", f"\nroot_seed = {2**64} #"),
+                ("\nd = ", "\nd = 1000000000 #"), ("\nn = ", "\nn = [100000000000] #"),
+                ("\nn = ", "\nn = [-1] #"), ("mu_norm = 1.0", "mu_norm = nan"),
                 ("theory = false", "theory = 1"), ('"oracle"', '"oracle:x=1"'),
                 ("[grid]", "[grid]\nextra = [1]"), ('name = "fz"', 'name = "a b"'),
                 ("[data]", "[data]\nsigma = 1")]))
