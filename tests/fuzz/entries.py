@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
 
 from . import harness as h
-from .harness import FLOATS, NEGATIVE, NONNEG, OUTSIDE_PROB, PROB, REAL, bad, ok
+from .harness import FLOATS, NEGATIVE, OUTSIDE_PROB, PROB, REAL, bad, ok
 
 _COUNTER = itertools.count()
 
@@ -55,13 +54,10 @@ def argv_from(flags, fixed=(), required=()):
 
 
 PROBS = h.list_text(PROB, OUTSIDE_PROB)
-VECTOR = h.list_text(REAL, None, max_size=3)
 LOSS = st.one_of(ok(st.sampled_from(["logistic", "square"])), bad(st.sampled_from(["hinge", ""])))
 
 
 def _theory(paths):
-    mu = [flag("--mu", h.list_text(st.floats(0.1, 5, **FLOATS), None, max_size=2).filter(
-        lambda t: t[1] or len(t[0].split(",")) == 2) | bad(st.just("0,0")))]
     mu_norm = flag("--mu-norm", h.number_text(st.floats(0, 5, **FLOATS), NEGATIVE))
     lam = flag("--lam", h.number_text(st.floats(1e-3, 10, **FLOATS), NEGATIVE))
     loss = flag("--loss", LOSS)
@@ -398,10 +394,6 @@ def _sweep_dicts(paths):
         value = data(bad_values)
         target = raw if section is None else raw.setdefault(section, {})
         target[key] = value
-        try:
-            json.dumps(raw, allow_nan=False)
-        except ValueError:
-            pass
 
         def thunk():
             spec = sweep.from_dict(raw, source="fz.toml")
@@ -531,4 +523,4 @@ def build(paths):
 
 CLI_ENTRIES = {"cli theory", "cli simulate", "cli sweep", "cli figures", "cli eigen",
                "cli summarize"}
-__all__ = ["build", "CLI_ENTRIES", "Path"]
+__all__ = ["build", "CLI_ENTRIES"]
