@@ -3,7 +3,9 @@ stage folder, hashes that name stored stages, and progress lines."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
 import sys
 from pathlib import Path
 
@@ -11,7 +13,51 @@ import jax
 
 from simulate import store
 
-__all__ = ["StagedRun", "stage_hash", "check_replicates"]
+__all__ = ["StagedRun", "stage_hash", "check_replicates", "check_number", "check_seed",
+           "check_sections"]
+
+MAX_SEED = 2**32 - 1  # JAX keys are 32-bit: larger seeds would repeat smaller ones
+
+
+def check_number(cfg, key) -> float:
+    """A configuration value that must be a real number (not a string, not true/false)."""
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"{key} must be a finite number; got {v!r}")
+    return v
+
+
+def check_seed(cfg, key="root_seed") -> None:
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_SEED:
+        raise ValueError(f"{key} must be an integer in [0, {MAX_SEED}]; got {v!r}")
+
+
+def check_sections(cfg, model_key, train_keys) -> None:
+    """The model and training sections, checked as the pipeline will build them (before any
+    work, so a bad value fails at once, naming its section)."""
+    from experiments import seq2seq
+
+    builders = [(model_key, lambda kw: seq2seq.ModelConfig(
+        src_vocab_size=8, tgt_vocab_size=8, max_src_len=8, max_tgt_len=8, **kw))]
+    builders += [(k, lambda kw: seq2seq.TrainConfig(**kw)) for k in train_keys]
+    for key, build in builders:
+        section = cfg[key]
+        if not isinstance(section, dict):
+            raise ValueError(f"{key} must be a table {{...}}; got {section!r}")
+        cls = seq2seq.ModelConfig if key == model_key else seq2seq.TrainConfig
+        for field in dataclasses.fields(cls):  # numbers first: the classes call float() on them
+            if (field.name in section and isinstance(field.default, (int, float))
+                    and not isinstance(field.default, bool)):
+                v = section[field.name]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    raise ValueError(f"{key}.{field.name} must be a finite number; got {v!r}")
+        try:
+            build(section)
+        except TypeError as err:  # an unknown or missing field, a value of the wrong kind
+            raise ValueError(f"{key}: {err}") from None
+        except ValueError as err:
+            raise ValueError(f"{key}.{err}") from None
 
 
 def stage_hash(obj) -> str:

@@ -43,13 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from experiments.commands._args import join_negative_values
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         return int(args._run(args) or 0)
     except ValueError as err:
-        print(f"beyond-collapse {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        message = str(err)
+    except OSError as err:  # a path that cannot be read or written, an unreachable host
+        message = f"{err.filename}: {err.strerror}" if err.filename else str(err)
+    print(f"beyond-collapse {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -52,7 +52,14 @@ def _run_dask(pending, compute, on_done, scheduler, workers):
                                processes=True, dashboard_address=None)
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        if not isinstance(scheduler, str) or not scheduler.strip():
+            raise ValueError(f"scheduler must be an address such as tcp://host:8786; got "
+                             f"{scheduler!r}")
+        try:
+            client = Client(scheduler)
+        except (OSError, ValueError, TypeError) as err:  # unreachable, refused, malformed
+            reason = " ".join(str(err).split()) or type(err).__name__
+            raise ValueError(f"scheduler {scheduler}: cannot connect ({reason})") from None
     try:
         futures = {client.submit(compute, params, pure=False): index
                    for index, params in pending}

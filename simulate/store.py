@@ -2,14 +2,18 @@
 
 Layout of a sweep's ``out_dir``::
 
-    sweep.json        the normalised configuration, package version, root seed, creation time
-    units/<hash>.json one file per unit of work: {"unit": parameters, "rows": [row, ...]}
+    sweep.json        the normalised configuration, package version, root seed, creation time,
+                      and once finished the SHA-256 and row count of results.csv
+    units/<hash>.json one file per unit of work: {"unit": parameters, "rows": [row, ...],
+                      "sha256": checksum of the canonical JSON of unit and rows}
     results.csv       the assembled tidy table, written once every unit is stored
+    .lock             held (``flock``) by the one process writing into the directory
 
 Every file is written to a temporary file in the same directory and renamed over its target
 (``os.replace`` is atomic on POSIX), so a process killed at any moment leaves either the old
-file, the new one, or nothing: never half a file. A unit file that cannot be read back is treated
-as missing and recomputed.
+file, the new one, or nothing: never half a file. Files get the permissions of the umask, like
+any file the user creates. Checksums catch what renaming cannot (a disk that lost or changed
+bytes): a unit whose checksum disagrees is ``Damaged``, named, and recomputed by the sweep.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import json
 import math
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = ["unit_hash", "write_atomic", "write_json", "read_json", "write_unit", "read_unit",
-           "write_csv", "read_csv"]
+           "write_csv", "read_csv", "csv_text", "Damaged", "DirectoryLock"]
 
 UNITS = "units"
 
@@ -39,12 +44,28 @@ def unit_hash(params: dict) -> str:
     return hashlib.sha256(canonical_json(params).encode()).hexdigest()
 
 
+class Damaged(ValueError):
+    """A stored file that exists but does not hold what was written (names the file)."""
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _file_mode() -> int:
+    """0o666 less the umask: the mode ``open`` would give a new file (mkstemp gives 0o600)."""
+    with _UMASK_LOCK:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomic(path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same directory + rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
@@ -67,29 +88,42 @@ def read_json(path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON (line {err.lineno}): {err.msg}") from err
+        raise Damaged(f"{path}: not valid JSON (line {err.lineno}): {err.msg}") from None
+    except UnicodeDecodeError as err:
+        raise Damaged(f"{path}: not UTF-8 text ({err.reason})") from None
+    except (ValueError, RecursionError) as err:  # a huge integer, deep nesting
+        raise Damaged(f"{path}: not valid JSON ({type(err).__name__})") from None
 
 
 def unit_path(out_dir, key: str) -> Path:
     return Path(out_dir) / UNITS / f"{key}.json"
 
 
+def _checksum(params, rows) -> str:
+    return hashlib.sha256(canonical_json({"unit": params, "rows": rows}).encode()).hexdigest()
+
+
 def write_unit(out_dir, key: str, params: dict, rows: list[dict]) -> None:
-    write_atomic(unit_path(out_dir, key),
-                 json.dumps({"unit": params, "rows": rows}, allow_nan=True) + "\n")
+    record = {"unit": params, "rows": rows, "sha256": _checksum(params, rows)}
+    write_atomic(unit_path(out_dir, key), json.dumps(record, allow_nan=True) + "\n")
 
 
 def read_unit(out_dir, key: str, params: dict):
-    """The rows of a stored unit, or None if it is missing, unreadable, or not this unit."""
+    """The rows of a stored unit, or None if it is missing; ``Damaged`` (naming the file) if it
+    cannot be read, holds another unit, or its checksum disagrees with its content."""
     path = unit_path(out_dir, key)
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+    except FileNotFoundError:
         return None
+    except (ValueError, RecursionError, OSError) as err:  # bad JSON or bytes; a directory
+        raise Damaged(f"{path}: damaged ({type(err).__name__})") from None
     if not isinstance(stored, dict) or stored.get("unit") != params:
-        return None
+        raise Damaged(f"{path}: damaged (not the unit of its name)")
     rows = stored.get("rows")
-    return rows if isinstance(rows, list) else None
+    if not isinstance(rows, list) or stored.get("sha256") != _checksum(params, rows):
+        raise Damaged(f"{path}: damaged (its checksum disagrees with its content)")
+    return rows
 
 
 def stray_temporary_files(out_dir) -> list[Path]:
@@ -109,14 +143,18 @@ def _cell(value) -> str:
     return str(value)
 
 
-def write_csv(path, columns: list[str], rows: list[dict]) -> None:
+def csv_text(columns: list[str], rows: list[dict]) -> str:
     """Tidy CSV: one header line, one line per row; floats in repr (exact round trip)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(c, math.nan)) for c in columns])
-    write_atomic(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_csv(path, columns: list[str], rows: list[dict]) -> None:
+    write_atomic(path, csv_text(columns, rows))
 
 
 def _parse_cell(text: str):
@@ -137,16 +175,58 @@ def _parse_cell(text: str):
 def read_csv(path) -> tuple[list[str], list[dict]]:
     """Columns and rows of a table written by ``write_csv``; ValueError names a bad line."""
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        try:
-            columns = next(reader)
-        except StopIteration:
-            raise ValueError(f"{path}: empty file, expected a header line") from None
-        rows = []
-        for line, cells in enumerate(reader, start=2):
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise Damaged(f"{path}:{line}: not UTF-8 text ({err.reason})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        columns = next(reader)
+    except StopIteration:
+        raise Damaged(f"{path}: empty file, expected a header line") from None
+    except csv.Error as err:
+        raise Damaged(f"{path}:1: not valid CSV ({err})") from None
+    rows = []
+    try:
+        for cells in reader:
             if len(cells) != len(columns):
-                raise ValueError(f"{path}:{line}: {len(cells)} fields, the header has "
-                                 f"{len(columns)}")
+                raise Damaged(f"{path}:{reader.line_num}: {len(cells)} fields, the header has "
+                              f"{len(columns)}")
             rows.append({c: _parse_cell(v) for c, v in zip(columns, cells)})
+    except csv.Error as err:
+        raise Damaged(f"{path}:{reader.line_num}: not valid CSV ({err})") from None
     return columns, rows
+
+
+class DirectoryLock:
+    """One writer per directory: an exclusive ``flock`` on ``DIR/.lock``, released when the
+    process exits however it exits (no stale lock to clean up). ``ValueError`` for a second."""
+
+    def __init__(self, out_dir):
+        self.path = Path(out_dir) / ".lock"
+        self.fd = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise ValueError(f"{self.path.parent} is in use by another sweep (process "
+                             f"{holder}); wait for it to finish, or choose another output "
+                             "directory") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # closing releases the flock
+        self.fd = None
+        return False

@@ -30,12 +30,20 @@ is expanded over the extra axes it names, each list on its own (a template namin
 their product); an extra axis no template uses is an error, as is any unknown key. Errors name
 the file and the key: ``sweep x.toml: [grid].lam: must be >= 0; got -1.0``.
 
+Limits, checked before any work: seeds and root_seed below 2**32 (JAX keys are 32-bit: larger
+seeds would repeat smaller ones), at most a million units and 100,000 variants per unit, d up to
+100,000; and ``run`` refuses a unit that would need more than half of this machine's memory,
+saying which n fits.
+
 Units of work: one per (data point, n, seed), holding every generator x real fraction x pruner
 x lam x loss of the grid. Its variants share one draw of x and are fitted together
 (``simulate.run``), so a unit's composition, and hence every bit of its rows, depends only on the
 sweep file: not on the executor, the number of workers, or how often the run was interrupted.
 Each unit is stored atomically under a SHA-256 of its parameters (``simulate.store``); a rerun
-computes only the missing units. Rows carry the expanded ``generator_spec`` and ``pruner_spec``,
+computes only the missing units. Each unit file carries a checksum, and ``sweep.json`` the
+checksum of ``results.csv``: ``run`` recomputes a damaged unit and rebuilds ``results.csv``
+whenever it disagrees with the units; ``load_results`` verifies both and names a damaged file.
+One process writes into a directory at a time (``store.DirectoryLock``). Rows carry the expanded ``generator_spec`` and ``pruner_spec``,
 the spec parameters (``gen_*``, ``prune_*``) and ``mu_norm``, beside the columns of
 ``simulate.run``.
 """
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import itertools
 import math
 import numbers
@@ -70,6 +79,12 @@ _TOP_KEYS = {"name", "description", "root_seed", "seeds", "theory", "data", "gri
 _DATA_KEYS = {"d", "mu_norm", "mu"}
 _GRID_KEYS = {"n", "lam", "loss", "real_fraction", "generator", "pruner"}
 _FIT_KEYS = {"tol", "max_iter"}
+_MAX_SEED = 2**32 - 1  # JAX seeds and fold_in data are 32-bit
+_MAX_UNITS = 1_000_000
+_MAX_VARIANTS = 100_000
+_MAX_D = 100_000
+_MAX_COORDINATES = 10_000_000  # units x d: every unit's parameters hold its mean vector
+_MAX_ITER = 2**31 - 1
 
 
 class _Where:
@@ -127,6 +142,12 @@ def load(path) -> Sweep:
             raw = tomllib.load(f)
     except FileNotFoundError:
         raise ValueError(f"sweep file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"sweep file {path} is a directory, expected a TOML file") from None
+    except OSError as err:
+        raise ValueError(f"sweep file {path}: cannot read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"sweep {path}: not UTF-8 text ({err.reason})") from None
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"sweep {path}: not valid TOML: {err}") from None
     return from_dict(raw, source=str(path))
@@ -136,9 +157,11 @@ def _list(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _int(where, key, value, minimum):
+def _int(where, key, value, minimum, maximum=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise where.error(key, f"must be an integer >= {minimum}; got {value!r}")
+    if maximum is not None and value > maximum:
+        raise where.error(key, f"must be an integer in [{minimum}, {maximum}]; got {value!r}")
     return int(value)
 
 
@@ -194,6 +217,9 @@ def _expand(where, key, templates, axes, used):
                                        f"[grid]")
         names = list(dict.fromkeys(fields))
         used.update(names)
+        count = math.prod(len(axes[f]) for f in names)
+        if len(out) + count > _MAX_VARIANTS:
+            raise where.error(key, f"expands to more than {_MAX_VARIANTS} specs")
         for combo in itertools.product(*(axes[f] for f in names)):
             spec = template.format(**{f: _spec_value(v) for f, v in zip(names, combo)})
             if spec not in out:
@@ -215,12 +241,12 @@ def from_dict(raw: dict, *, source: str = "<dict>") -> Sweep:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise where.error("description", f"must be a string; got {description!r}")
-    root_seed = _int(where, "root_seed", raw.get("root_seed", 0), 0)
+    root_seed = _int(where, "root_seed", raw.get("root_seed", 0), 0, _MAX_SEED)
     seeds_raw = raw.get("seeds", 8)
     if isinstance(seeds_raw, (list, tuple)):
-        seeds = _axis(where, "seeds", seeds_raw, lambda w, k, v: _int(w, k, v, 0))
+        seeds = _axis(where, "seeds", seeds_raw, lambda w, k, v: _int(w, k, v, 0, _MAX_SEED))
     else:
-        seeds = list(range(_int(where, "seeds", seeds_raw, 1)))
+        seeds = list(range(_int(where, "seeds", seeds_raw, 1, _MAX_UNITS)))
     with_theory = raw.get("theory", True)
     if not isinstance(with_theory, bool):
         raise where.error("theory", f"must be true or false; got {with_theory!r}")
@@ -230,18 +256,26 @@ def from_dict(raw: dict, *, source: str = "<dict>") -> Sweep:
         if "d" in data or "mu_norm" in data:
             raise where.error("[data].mu", "give either mu, or d and mu_norm, not both")
         mu_raw = data["mu"]
+        if not isinstance(mu_raw, (list, tuple)):
+            raise where.error("[data].mu", f"must be a list of numbers; got {mu_raw!r}")
         vectors = mu_raw if mu_raw and isinstance(mu_raw[0], (list, tuple)) else [mu_raw]
         mus = []
         for vec in vectors:
             if not isinstance(vec, (list, tuple)) or not vec:
                 raise where.error("[data].mu", f"must be a non-empty list of numbers; got {vec!r}")
             mus.append(tuple(_float(where, "[data].mu", v) for v in vec))
-        mu_norms = [float(np.linalg.norm(m)) for m in mus]
+        with np.errstate(over="ignore"):
+            mu_norms = [float(np.linalg.norm(m)) for m in mus]
+        if not all(math.isfinite(m) for m in mu_norms):
+            raise where.error("[data].mu", "the norm of mu overflows")
         data_config = {"mu": [list(m) for m in mus]}
     else:
-        ds = _axis(where, "[data].d", data.get("d", 10), lambda w, k, v: _int(w, k, v, 1))
+        ds = _axis(where, "[data].d", data.get("d", 10), lambda w, k, v: _int(w, k, v, 1, _MAX_D))
         norms = _axis(where, "[data].mu_norm", data.get("mu_norm", 1.0),
                       lambda w, k, v: _float(w, k, v, 0.0))
+        if len(ds) * len(norms) * max(ds) > _MAX_COORDINATES:
+            raise where.error("[data]", f"{len(ds) * len(norms)} data points of dimension up to "
+                                        f"{max(ds)}: more than {_MAX_COORDINATES} coordinates")
         mus, mu_norms = [], []
         for d, norm in itertools.product(ds, norms):
             mu = [0.0] * d
@@ -256,6 +290,14 @@ def from_dict(raw: dict, *, source: str = "<dict>") -> Sweep:
     if "generator" not in grid:
         raise where.error("[grid].generator", "required: generator spec strings")
     ns = _axis(where, "[grid].n", grid["n"], lambda w, k, v: _int(w, k, v, 1))
+    n_units = len(mus) * len(ns) * len(seeds)
+    if n_units > _MAX_UNITS:
+        raise where.error("[grid].n", f"{len(mus)} data points x {len(ns)} sizes x {len(seeds)} "
+                                      f"seeds = {n_units} units; at most {_MAX_UNITS} fit")
+    if n_units * max(len(m) for m in mus) > _MAX_COORDINATES:
+        raise where.error("[data]", f"{n_units} units of dimension up to "
+                                    f"{max(len(m) for m in mus)}: more than {_MAX_COORDINATES} "
+                                    "coordinates in their parameters")
     lams = _axis(where, "[grid].lam", grid.get("lam", 1e-2),
                  lambda w, k, v: _float(w, k, v, 0.0, what=f"must be >= 0; got {v!r}"))
     losses = _axis(where, "[grid].loss", grid.get("loss", "logistic"), _loss)
@@ -269,6 +311,10 @@ def from_dict(raw: dict, *, source: str = "<dict>") -> Sweep:
     used: set = set()
     generators = _expand(where, "[grid].generator", _list(grid["generator"]), axes, used)
     pruners = _expand(where, "[grid].pruner", _list(grid.get("pruner", "none")), axes, used)
+    variants = len(generators) * len(pruners) * len(fractions) * len(lams) * len(losses)
+    if variants > _MAX_VARIANTS:
+        raise where.error("[grid]", f"{variants} variants (generators x pruners x real_fraction x "
+                                    f"lam x loss) per unit; at most {_MAX_VARIANTS} fit")
     unused = sorted(set(axes) - used)
     if unused:
         raise where.error(f"[grid].{unused[0]}", "an extra axis that no generator or pruner "
@@ -285,7 +331,8 @@ def from_dict(raw: dict, *, source: str = "<dict>") -> Sweep:
 
     fit_section = _section(where, raw, "fit", _FIT_KEYS)
     tol = _float(where, "[fit].tol", fit_section.get("tol", DEFAULT_TOL), 0.0)
-    max_iter = _int(where, "[fit].max_iter", fit_section.get("max_iter", DEFAULT_MAX_ITER), 1)
+    max_iter = _int(where, "[fit].max_iter", fit_section.get("max_iter", DEFAULT_MAX_ITER), 1,
+                    _MAX_ITER)
 
     config = {
         "name": name, "description": description, "root_seed": root_seed, "seeds": seeds,
@@ -370,7 +417,7 @@ def _package_version() -> str:
         return "unknown"
 
 
-def _prepare(spec: Sweep, out_dir: Path) -> None:
+def _prepare(spec: Sweep, out_dir: Path) -> dict:
     meta_path = out_dir / "sweep.json"
     if meta_path.exists():
         stored = store.read_json(meta_path)
@@ -378,25 +425,35 @@ def _prepare(spec: Sweep, out_dir: Path) -> None:
             name = stored.get("config", {}).get("name") if isinstance(stored, dict) else None
             raise ValueError(f"{out_dir} holds the results of another sweep ({name!r}, or another "
                              f"grid): choose another output directory")
-        return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store.write_json(meta_path, {
+        return stored
+    meta = {
         "config": spec.config, "root_seed": spec.root_seed, "source": spec.source,
         "package_version": _package_version(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    })
+    }
+    store.write_json(meta_path, meta)
+    return meta
 
 
 def _stored(spec: Sweep, out_dir: Path):
+    """(units, keys, {index: rows} of the stored ones, {index: message} of the damaged ones)."""
     units = spec.units()
     keys = [store.unit_hash(u) for u in units]
-    rows = {i: store.read_unit(out_dir, k, u) for i, (k, u) in enumerate(zip(keys, units))}
-    return units, keys, {i: r for i, r in rows.items() if r is not None}
+    done, damaged = {}, {}
+    for i, (key, unit) in enumerate(zip(keys, units)):
+        try:
+            rows = store.read_unit(out_dir, key, unit)
+        except store.Damaged as err:
+            damaged[i] = str(err)
+            continue
+        if rows is not None:
+            done[i] = rows
+    return units, keys, done, damaged
 
 
 def status(spec: Sweep, out_dir) -> tuple[int, int]:
-    """(units stored, units in the sweep) for ``out_dir``."""
-    units, _, done = _stored(spec, Path(out_dir))
+    """(units stored intact, units in the sweep) for ``out_dir``."""
+    units, _, done, _ = _stored(spec, Path(out_dir))
     return len(done), len(units)
 
 
@@ -416,24 +473,72 @@ def _table(spec: Sweep, rows_by_unit: dict, n_units: int) -> Table:
     return Table(rows, {"sweep": spec.name, "root_seed": spec.root_seed, "config": spec.config})
 
 
+def _variants(spec: Sweep) -> int:
+    return (len(spec.generators) * len(spec.pruners) * len(spec.real_fraction) * len(spec.lam)
+            * len(spec.loss))
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a small machine
+        return 8 * 2**30
+
+
+def unit_bytes(n: int, d: int, variants: int) -> int:
+    """About the peak memory of one unit: the (n, d) draw and its working copies, and labels,
+    weights and margins per variant (float64)."""
+    return 8 * n * (4 * d + 6 * variants)
+
+
+def check_memory(spec: Sweep) -> None:
+    """ValueError if the largest unit needs more than half of this machine's memory."""
+    budget = _memory_bytes() // 2
+    d = max(len(m) for m in spec.mus)
+    n, variants = max(spec.n), _variants(spec)
+    need = unit_bytes(n, d, variants)
+    if need > budget:
+        fits = budget // unit_bytes(1, d, variants)
+        raise ValueError(f"sweep {spec.source}: [grid].n: a unit with n = {n}, d = {d} and "
+                         f"{variants} variants needs about {need / 2**30:.3g} GiB, more than half "
+                         f"of this machine's {2 * budget / 2**30:.3g} GiB; n up to {fits} fits")
+
+
 def run(spec: Sweep, out_dir, *, executor: str = "local", scheduler: str | None = None,
         workers: int | None = None, progress: bool = True) -> Table:
     """Compute the sweep into ``out_dir`` (resuming from what is stored) and return its table.
 
     Writes ``sweep.json``, one ``units/<hash>.json`` per unit as it completes, and
-    ``results.csv`` once all are done. Ctrl-C stops after the last stored unit; run again to
-    resume. ``executor``: "local" (in this process) or "dask" (``scheduler`` address, or an
-    embedded LocalCluster of ``workers`` processes).
+    ``results.csv`` once all are done (rebuilt whenever it disagrees with the units). Damaged
+    unit files are named on stderr and recomputed. Ctrl-C stops after the last stored unit; run
+    again to resume. ``executor``: "local" (in this process) or "dask" (``scheduler`` address,
+    or an embedded LocalCluster of ``workers`` processes). A second process running into the
+    same ``out_dir`` gets a ValueError; so does a unit too large for this machine's memory
+    (unless the units run on an external ``scheduler``).
     """
     if not isinstance(spec, Sweep):
         raise ValueError(f"spec must be a Sweep (sweep.load or sweep.from_dict); got {spec!r}")
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}; got {executor!r}")
+    if scheduler is None:
+        check_memory(spec)
     out_dir = Path(out_dir)
-    _prepare(spec, out_dir)
-    for stray in store.stray_temporary_files(out_dir):
+    for part in (out_dir, *out_dir.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ValueError(f"{out_dir}: {part} is a file, not a directory")
+            break
+    with store.DirectoryLock(out_dir):
+        return _run_locked(spec, out_dir, executor, scheduler, workers, progress)
+
+
+def _run_locked(spec, out_dir, executor, scheduler, workers, progress):
+    meta = _prepare(spec, out_dir)
+    for stray in store.stray_temporary_files(out_dir):  # ours alone: we hold the lock
         stray.unlink(missing_ok=True)
-    units, keys, done = _stored(spec, out_dir)
+    units, keys, done, damaged = _stored(spec, out_dir)
+    for message in damaged.values():
+        print(f"{message}; recomputing it", file=sys.stderr)
     pending = [(i, u) for i, u in enumerate(units) if i not in done]
     results_path = out_dir / "results.csv"
 
@@ -458,25 +563,59 @@ def run(spec: Sweep, out_dir, *, executor: str = "local", scheduler: str | None 
         raise
     bar.close()
     table = _table(spec, done, len(units))
-    if pending or not results_path.exists():
-        store.write_csv(results_path, table.columns, table.rows)
+    _write_results(out_dir, meta, table)
     return table
 
 
+def _write_results(out_dir: Path, meta: dict, table: Table) -> None:
+    """Write results.csv from the units unless it holds exactly that text, then record its
+    checksum in sweep.json (a crash in between leaves a mismatch, which the next run mends)."""
+    path = out_dir / "results.csv"
+    data = store.csv_text(table.columns, table.rows).encode("utf-8")
+    try:
+        current = path.read_bytes()
+    except FileNotFoundError:
+        current = None
+    if current != data:
+        if current is not None:
+            print(f"{path}: disagreed with the stored units; rebuilt from them", file=sys.stderr)
+        store.write_atomic(path, data.decode("utf-8"))
+    record = {"sha256": hashlib.sha256(data).hexdigest(), "rows": len(table)}
+    if meta.get("results") != record:
+        store.write_json(out_dir / "sweep.json", {**meta, "results": record})
+
+
 def load_results(out_dir) -> Table:
-    """The stored table of a finished sweep (ValueError if it is missing or incomplete)."""
+    """The stored table of a finished sweep, verified: ValueError if it is missing or
+    incomplete, and ``store.Damaged`` naming the file if results.csv disagrees with its checksum
+    or row count, or a unit file with its own checksum."""
     out_dir = Path(out_dir)
     meta_path = out_dir / "sweep.json"
-    if not meta_path.exists():
+    if not meta_path.is_file():
         raise ValueError(f"{out_dir} holds no sweep (no sweep.json)")
     meta = store.read_json(meta_path)
     if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-        raise ValueError(f"{meta_path}: malformed (no 'config' table)")
+        raise store.Damaged(f"{meta_path}: malformed (no 'config' table)")
     spec = from_dict(meta["config"], source=str(meta_path))
     results_path = out_dir / "results.csv"
+    units, _, done, damaged = _stored(spec, out_dir)
+    if damaged:
+        first = next(iter(damaged.values()))
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        raise store.Damaged(f"{first}{more}; run the sweep again to recompute it")
     if not results_path.exists():
-        done, total = status(spec, out_dir)
-        raise ValueError(f"{out_dir}: the sweep is incomplete ({done}/{total} units stored); "
-                         f"run it to finish")
-    _, rows = store.read_csv(results_path)
+        raise ValueError(f"{out_dir}: the sweep is incomplete ({len(done)}/{len(units)} units "
+                         "stored); run it to finish")
+    rebuild = "; run the sweep again to rebuild it from its units"
+    _, rows = store.read_csv(results_path)  # first: it names the line of a malformed row
+    record = meta.get("results")
+    if isinstance(record, dict):  # folders written before checksums have none
+        digest = hashlib.sha256(results_path.read_bytes()).hexdigest()
+        if digest != record.get("sha256"):
+            raise store.Damaged(f"{results_path}: damaged (its checksum disagrees with "
+                                f"sweep.json){rebuild}")
+    expected = len(units) * _variants(spec)
+    if len(rows) != expected:
+        raise store.Damaged(f"{results_path}: damaged ({len(rows)} rows; the sweep has "
+                            f"{expected}){rebuild}")
     return Table(rows, {"sweep": spec.name, "root_seed": spec.root_seed, "config": spec.config})

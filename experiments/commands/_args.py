@@ -3,16 +3,94 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
+
+# A value that starts with "-" and is a number or a comma-separated list of numbers.
+_NEGATIVE = re.compile(r"^-(\d|\.\d|inf|nan)[-+\d.,eEinfa ]*$", re.IGNORECASE)
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """``--w-g -1,0`` as ``--w-g=-1,0``: argparse takes a value that starts with "-" and is not
+    a plain number for an option, so negative vectors would be refused."""
+    out: list[str] = []
+    for token in argv:
+        if (out and _NEGATIVE.match(token) and out[-1].startswith("--") and "=" not in out[-1]
+                and out[-1] != "--"):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def out_dir(path, flag: str = "--out") -> Path:
+    """An output directory that exists or can be created: not a file, nor under one."""
+    path = Path(path)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "is a file" if part == path else f"{part} is a file"
+                raise ValueError(f"{flag} {path}: {where}, expected a directory")
+            break
+    return path
+
+
+def number(text: str) -> float:
+    """A finite number (NaN, inf and 1e400 are refused here, naming the flag)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def nonnegative(text: str) -> float:
+    """A finite number >= 0 (a norm, a ridge strength)."""
+    value = number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+MAX_SEED = 2**32 - 1  # JAX keys are 32-bit: larger seeds would repeat smaller ones
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {MAX_SEED}], got {text!r}")
+    return value
 
 
 def floats(text: str) -> list[float]:
-    """Comma-separated numbers, e.g. ``0.1,0.3``."""
+    """Comma-separated finite numbers, e.g. ``0.1,0.3``."""
+    import math
+
     try:
         values = [float(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
     if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
+        raise argparse.ArgumentTypeError(f"expected at least one number, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
     return values
 
 
@@ -31,9 +109,23 @@ def setting(text: str) -> tuple[list[str], object]:
     return key.strip().split("."), value
 
 
+def _check_kind(path, old, new) -> None:
+    """A value replacing ``old`` must be of its kind (a number for a number, ...)."""
+    if old is None or (new is None and isinstance(old, dict)):  # null switches a section off
+        return
+    kinds = [(bool, "true or false"), ((int, float), "a number"), (str, "a string"),
+             (list, "a list"), (dict, "a table {...}")]
+    for kind, what in kinds:
+        if isinstance(old, kind):
+            if not isinstance(new, kind) or (kind is not bool and isinstance(new, bool)):
+                raise ValueError(f"--set {'.'.join(path)}: must be {what}; got {new!r}")
+            return
+
+
 def apply_settings(config: dict, settings) -> dict:
-    """A copy of ``config`` with each (path, value) of ``settings`` set; unknown nested keys are
-    an error naming the key (top-level keys are left to the experiment's validation)."""
+    """A copy of ``config`` with each (path, value) of ``settings`` set; unknown nested keys and
+    values of another kind than the preset's (a string for a number) are an error naming the
+    key (unknown top-level keys are left to the experiment's validation)."""
     import copy
 
     config = copy.deepcopy(config)
@@ -46,5 +138,34 @@ def apply_settings(config: dict, settings) -> dict:
             node = node[part]
         if len(path) > 1 and path[-1] not in node:
             raise ValueError(f"--set: unknown configuration key {'.'.join(path)!r}")
+        _check_kind(path, node.get(path[-1]), value)
         node[path[-1]] = value
     return config
+
+
+def finite_json(obj):
+    """``obj`` with every NaN or infinite float as None: standard JSON has neither."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return finite_json(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def dumps(obj, **kwargs) -> str:
+    """Standard JSON (NaN and infinities as null)."""
+    import json
+
+    return json.dumps(finite_json(obj), allow_nan=False, **kwargs)

@@ -11,7 +11,6 @@ checkpoint. Prints the summary (and writes results.csv, summary.json, run.json).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from . import _args
@@ -23,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="quick", help=f"one of {', '.join(PRESETS)}")
     parser.add_argument("--out", help="results directory (default results/eigen-<preset>; "
                         "figures/data/eigen-cpu for the cpu preset)")
-    parser.add_argument("--seed", type=int, help="override the preset's root seed")
+    parser.add_argument("--seed", type=_args.seed, help="override the preset's root seed")
     parser.add_argument("--set", dest="settings", action="append", type=_args.setting,
                         default=[], metavar="KEY=VALUE",
                         help="override a preset value, dotted for nested ones (repeatable): "
@@ -40,14 +39,14 @@ def main(args) -> int:
                                                    args.settings))
     default = Path("figures/data/eigen-cpu") if args.preset == "cpu" else Path(
         f"results/eigen-{args.preset}")
-    out = Path(args.out) if args.out else default
+    out = _args.out_dir(args.out if args.out else default)
     try:
         pipeline.run(config, out, progress=not args.quiet)
     except KeyboardInterrupt:
         print(f"interrupted: finished stages are stored in {out}; run again to resume")
         return 130
     _, summary = pipeline.load_results(out)
-    print(json.dumps(summary, indent=1))
+    print(_args.dumps(summary, indent=1))
     if args.figure:
         from figures import fig_eigen
 

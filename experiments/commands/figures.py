@@ -51,6 +51,11 @@ def main(args) -> int:
         raise ValueError("--scheduler needs --executor dask")
     from figures import _common
 
+    from . import _args
+
+    if args.out is not None:
+        _args.out_dir(args.out)
+
     chosen = [(n, m) for n, m in FIGURES if not args.only or n in args.only]
     for name, module, data in EXPERIMENT_FIGURES:
         if args.only and name not in args.only:

@@ -5,7 +5,8 @@ Examples:
     beyond-collapse theory finite --p 0.3 --alpha-range 0.5,50,20 --loss square --json
 
 Human-readable table by default; ``--json`` prints one JSON object with every field of
-``theory.finite.FiniteResult`` as nested lists indexed [p][alpha].
+``theory.finite.FiniteResult`` as nested lists indexed [p][alpha]; NaN and infinite values
+(V with lam = 0 and nothing kept) print as null.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import math
 
 import numpy as np
 
+from experiments.commands import _args
 from experiments.commands._args import floats as _floats
+from experiments.commands._args import number as _number
 from theory import finite, label_only, pstar
 
 
@@ -30,6 +33,17 @@ def _alpha_range(text: str) -> list[float]:
     return np.geomspace(lo, hi, int(count)).tolist()
 
 
+def _nodes(text: str) -> int:
+    # Past a few hundred nodes double precision gains nothing; millions would exhaust memory.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 8 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected an integer in [8, 1000], got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     grid = parser.add_mutually_exclusive_group()
@@ -38,14 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="log-spaced n/d values (default 0.5,50,8)")
     parser.add_argument("--p", type=_floats, default=[0.1, 0.3, 0.45, 0.6],
                         help="generator error rate(s) (default 0.1,0.3,0.45,0.6)")
-    parser.add_argument("--phi", type=float, default=1.0, help="keep rate of correct samples")
-    parser.add_argument("--psi", type=float, default=1.0, help="keep rate of wrong samples")
-    parser.add_argument("--mu-norm", type=float, default=1.2, help="||mu|| (default 1.2)")
-    parser.add_argument("--lam", type=float, default=0.1, help="ridge strength (default 0.1)")
+    parser.add_argument("--phi", type=_number, default=1.0, help="keep rate of correct samples")
+    parser.add_argument("--psi", type=_number, default=1.0, help="keep rate of wrong samples")
+    parser.add_argument("--mu-norm", type=_args.nonnegative, default=1.2, help="||mu|| (default 1.2)")
+    parser.add_argument("--lam", type=_number, default=0.1, help="ridge strength (default 0.1)")
     parser.add_argument("--loss", choices=["logistic", "square"], default="logistic")
-    parser.add_argument("--real-fraction", type=float, default=0.0,
+    parser.add_argument("--real-fraction", type=_number, default=0.0,
                         help="fraction of the n samples that is real, correct, unpruned")
-    parser.add_argument("--nodes", type=int, default=finite.DEFAULT_NODES,
+    parser.add_argument("--nodes", type=_nodes, default=finite.DEFAULT_NODES,
                         help=f"Gauss-Hermite points (default {finite.DEFAULT_NODES})")
 
 
@@ -62,7 +76,8 @@ def _jsonable(x):
     if isinstance(x, dict):
         return {k: _jsonable(v) for k, v in x.items()}
     if isinstance(x, (float, np.floating)):
-        return None if math.isnan(float(x)) else float(x)
+        # Standard JSON has no NaN or Infinity: both print as null.
+        return float(x) if math.isfinite(float(x)) else None
     if isinstance(x, (np.integer, np.bool_)):
         return x.item()
     return x
@@ -93,7 +108,7 @@ def main(args) -> int:
             "nodes": args.nodes, "pstar": ps, "limit_accuracy": np.atleast_1d(limit),
             **{k: np.asarray(v) for k, v in res._asdict().items()},
         }
-        print(json.dumps(_jsonable(out)))
+        print(json.dumps(_jsonable(out), allow_nan=False))
         return 0
     print(f"finite-sample accuracy ({args.loss}, lam={args.lam}, ||mu||={args.mu_norm}, "
           f"phi={args.phi}, psi={args.psi}, real fraction {args.real_fraction}); p* = {_fmt(ps)}")

@@ -20,31 +20,40 @@ prints one JSON array: the tidy table, one object per grid point and seed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 import numpy as np
 
+from experiments.commands import _args
 from experiments.commands._args import floats as _floats
+from experiments.commands._args import number as _number
 from simulate import specs
 
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.replace(" ", "").split(",") if v]
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+    if not values:  # "," would otherwise run the defaults silently
+        raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
 
 
 def _strings(text: str) -> list[str]:
-    return [v for v in text.replace(" ", "").split(",") if v]
+    values = [v for v in text.replace(" ", "").split(",") if v]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one name, got {text!r}")
+    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data: x | y ~ N(y mu, I)")
     data.add_argument("--mu", type=_floats, help="class mean, comma-separated (sets d)")
-    data.add_argument("--mu-norm", type=float, default=1.0, help="||mu|| when --mu is not given")
-    data.add_argument("--d", type=int, default=10, help="dimension when --mu is not given")
+    data.add_argument("--mu-norm", type=_args.nonnegative, default=1.0, help="||mu|| when --mu is not given")
+    data.add_argument("--d", type=_args.positive_int, default=10, help="dimension when --mu is not given")
     data.add_argument("--n", type=_ints, default=[1000], help="training-set sizes, comma-separated")
     grid = parser.add_argument_group("grid")
     grid.add_argument("--p", type=_floats, help="flip-generator error rates, comma-separated")
@@ -55,9 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     grid.add_argument("--real-fraction", type=_floats, default=[0.0],
                       help="fractions of real samples in the training set")
     runs = parser.add_argument_group("seeds and output")
-    runs.add_argument("--seeds", type=int, default=8, help="number of seeds")
-    runs.add_argument("--root-seed", type=int, default=0, help="the root seed of all randomness")
-    runs.add_argument("--batch-size", type=int, help="seeds per compiled call (no effect on results)")
+    runs.add_argument("--seeds", type=_args.positive_int, default=8, help="number of seeds")
+    runs.add_argument("--root-seed", type=_args.seed, default=0,
+                      help="the root seed of all randomness")
+    runs.add_argument("--batch-size", type=_args.positive_int, help="seeds per compiled call (no effect on results)")
     runs.add_argument("--no-theory", action="store_true", help="skip the n -> inf predictions")
     runs.add_argument("--json", action="store_true", help="print the table as one JSON array")
 
@@ -113,6 +123,15 @@ def _summary_lines(table, generator_specs, pruner_specs) -> list[str]:
     return lines
 
 
+def _built(flag, build, spec, mu):
+    """The generator or pruner of a spec; an error names the flag and the spec."""
+    try:
+        return build(spec, mu)
+    except ValueError as err:
+        message = str(err)
+        raise ValueError(message if spec in message else f"{flag} {spec}: {message}") from None
+
+
 def main(args) -> int:
     from simulate import run
 
@@ -121,13 +140,13 @@ def main(args) -> int:
     if not generator_specs:
         raise ValueError("give at least one generator: --p or --generator")
     pruner_specs = list(args.pruner) or ["none"]
-    generators = [_generator(s, mu) for s in generator_specs]
-    pruners = [_pruner(s, mu) for s in pruner_specs]
+    generators = [_built("--generator", _generator, s, mu) for s in generator_specs]
+    pruners = [_built("--pruner", _pruner, s, mu) for s in pruner_specs]
     table = run(mu, args.n, generators=generators, pruners=pruners, lam=args.lam, loss=args.loss,
                 real_fraction=args.real_fraction, seeds=args.seeds, root_seed=args.root_seed,
                 batch_size=args.batch_size, with_theory=not args.no_theory)
     if args.json:
-        print(json.dumps(table.to_records()))
+        print(_args.dumps(table.to_records()))
     else:
         print("\n".join(_summary_lines(table, generator_specs, pruner_specs)))
     return 0

@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import _args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="sweep file (TOML)")
@@ -23,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where units run: this process, or Dask distributed")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler "
                         "(default with --executor dask: an embedded LocalCluster)")
-    parser.add_argument("--workers", type=int, help="LocalCluster worker processes (default 2)")
+    parser.add_argument("--workers", type=_args.positive_int,
+                        help="LocalCluster worker processes (default 2)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -32,8 +35,11 @@ def main(args) -> int:
 
     if args.scheduler is not None and args.executor != "dask":
         raise ValueError("--scheduler needs --executor dask")
+    if args.workers is not None and (args.executor != "dask" or args.scheduler is not None):
+        raise ValueError("--workers sizes the embedded cluster of --executor dask (without "
+                         "--scheduler)")
     spec = sweep.load(args.file)
-    out = Path(args.out) if args.out else Path("results") / spec.name
+    out = _args.out_dir(args.out if args.out else Path("results") / spec.name)
     try:
         table = sweep.run(spec, out, executor=args.executor, scheduler=args.scheduler,
                           workers=args.workers, progress=not args.quiet)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import io
 import json
 import math
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 import theory
+from experiments.commands import _args
 from experiments.commands._args import floats as _floats
+from experiments.commands._args import number as _number
 from theory import label_only, linear_generator, linear_verifier
 
 _FINITE_MODULE = "experiments.commands.finite"
@@ -29,7 +32,8 @@ def _jsonable(x):
     if isinstance(x, np.ndarray):
         return _jsonable(x.tolist())
     if isinstance(x, (np.floating, float)):
-        return None if math.isnan(float(x)) else float(x)
+        # Standard JSON has no NaN or Infinity: both print as null.
+        return float(x) if math.isfinite(float(x)) else None
     if isinstance(x, np.integer):
         return int(x)
     return x
@@ -37,7 +41,7 @@ def _jsonable(x):
 
 def _emit(args, result: dict, lines: list[str]) -> int:
     if args.json:
-        print(json.dumps(_jsonable(result)))
+        print(json.dumps(_jsonable(result), allow_nan=False))
     else:
         print("\n".join(lines))
     return 0
@@ -144,47 +148,77 @@ def _cmd_linear_generator(args):
     return _emit(args, result, lines)
 
 
+def _audit_text(path: Path) -> str:
+    """The file's text (a UTF-8 byte-order mark dropped); errors name the file and line."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"audit file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"audit file {path} is a directory, expected a CSV or JSON-lines "
+                         "file") from None
+    except OSError as err:
+        raise ValueError(f"audit file {path}: cannot read ({err.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text ({err.reason})") from None
+
+
 def read_audit_file(path: Path, correct_column: str, kept_column: str):
     """Read (correct, kept) booleans from a CSV (header row) or JSON-lines file."""
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"audit file {path} does not exist")
+    text = _audit_text(path)
     truthy = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
     def parse(value, column, where):
-        key = str(value).strip().lower()
         if isinstance(value, bool):
             return value
+        key = str(value).strip().lower() if isinstance(value, (str, int)) else None
         if key not in truthy:
             raise ValueError(f"{where}: column {column!r} must be a boolean (0/1/true/false); "
-                             f"got {value!r}")
+                             f"got {str(value)[:40]!r}")
         return truthy[key]
 
     rows = []
     if path.suffix in (".jsonl", ".json"):
-        with path.open() as fh:
-            for i, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{i}"
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{where}: not valid JSON ({err.msg})") from err
-                if not isinstance(rec, dict) or correct_column not in rec or kept_column not in rec:
-                    raise ValueError(f"{where}: needs keys {correct_column!r} and {kept_column!r}")
-                rows.append((parse(rec[correct_column], correct_column, where),
-                             parse(rec[kept_column], kept_column, where)))
+        # Lines end at "\n" only (str.splitlines would also split inside strings at U+2028).
+        for i, line in enumerate(text.split("\n"), 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{i}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+            except (ValueError, RecursionError) as err:  # a 5000-digit integer, deep nesting
+                raise ValueError(f"{where}: not valid JSON ({type(err).__name__})") from None
+            if not isinstance(rec, dict) or correct_column not in rec or kept_column not in rec:
+                raise ValueError(f"{where}: needs keys {correct_column!r} and {kept_column!r}")
+            rows.append((parse(rec[correct_column], correct_column, where),
+                         parse(rec[kept_column], kept_column, where)))
     else:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = {correct_column, kept_column} - set(reader.fieldnames or [])
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = next(reader)
+            missing = {correct_column, kept_column} - set(header)
             if missing:
                 raise ValueError(f"{path}: header lacks column(s) {sorted(missing)}")
-            for i, rec in enumerate(reader, 2):
-                where = f"{path}:{i}"
-                rows.append((parse(rec[correct_column], correct_column, where),
-                             parse(rec[kept_column], kept_column, where)))
+            ic, ik = header.index(correct_column), header.index(kept_column)
+            for cells in reader:
+                where = f"{path}:{reader.line_num}"
+                if not cells:
+                    continue
+                if len(cells) != len(header):
+                    raise ValueError(f"{where}: {len(cells)} fields, the header has "
+                                     f"{len(header)}")
+                rows.append((parse(cells[ic], correct_column, where),
+                             parse(cells[ik], kept_column, where)))
+        except StopIteration:
+            raise ValueError(f"{path}: empty file, expected a header line") from None
+        except csv.Error as err:
+            raise ValueError(f"{path}:{reader.line_num}: not valid CSV ({err})") from None
     if not rows:
         raise ValueError(f"{path}: no audit records")
     arr = np.array(rows, dtype=bool)
@@ -263,7 +297,7 @@ def _add_json(p):
 def _add_mu(p, required_norm=True):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--mu", type=_floats, help="class mean, comma-separated (e.g. 1.2,0)")
-    g.add_argument("--mu-norm", type=float, default=1.2, help="||mu|| with mu along e1 (default 1.2)")
+    g.add_argument("--mu-norm", type=_args.nonnegative, default=1.2, help="||mu|| with mu along e1 (default 1.2)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -274,35 +308,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     rep = sub.add_parser("report", help="default report: p*, breakdowns, limit accuracies")
     _add_json(rep)
-    rep.add_argument("--mu-norm", type=float, default=1.2)
-    rep.add_argument("--lam", type=float, default=0.1)
+    rep.add_argument("--mu-norm", type=_args.nonnegative, default=1.2)
+    rep.add_argument("--lam", type=_number, default=0.1)
     rep.add_argument("--loss", choices=["logistic", "square"], default="logistic")
     rep.add_argument("--angles", type=_floats, default=[0.3, 0.9, 1.3],
                      help="angles (rad) between mu and the linear verifiers")
 
     ps = sub.add_parser("pstar", help="p* of a verifier, and the error after selection")
     _add_json(ps)
-    ps.add_argument("--phi", type=float, required=True, help="keep rate of correct samples")
-    ps.add_argument("--psi", type=float, required=True, help="keep rate of wrong samples")
+    ps.add_argument("--phi", type=_number, required=True, help="keep rate of correct samples")
+    ps.add_argument("--psi", type=_number, required=True, help="keep rate of wrong samples")
     ps.add_argument("--p", type=_floats, help="generator error rate(s)")
 
     lo = sub.add_parser("label-only", help="n -> inf accuracy under label-only pruning")
     _add_json(lo)
     lo.add_argument("--p", type=_floats, required=True)
-    lo.add_argument("--phi", type=float, required=True)
-    lo.add_argument("--psi", type=float, required=True)
+    lo.add_argument("--phi", type=_number, required=True)
+    lo.add_argument("--psi", type=_number, required=True)
     _add_mu(lo)
-    lo.add_argument("--lam", type=float, default=0.1)
+    lo.add_argument("--lam", type=_number, default=0.1)
     lo.add_argument("--loss", choices=["logistic", "square"], default="logistic")
 
     lv = sub.add_parser("linear-verifier", help="keep rates, p*, exact breakdown, accuracy")
     _add_json(lv)
     _add_mu(lv)
     lv.add_argument("--w-v", type=_floats, help="verifier direction (with --mu)")
-    lv.add_argument("--angle", type=float, default=0.9,
+    lv.add_argument("--angle", type=_number, default=0.9,
                     help="angle (rad) of w_v from mu when --w-v is not given (default 0.9)")
-    lv.add_argument("--tau", type=float, default=0.0)
-    lv.add_argument("--lam", type=float, default=0.1)
+    lv.add_argument("--tau", type=_number, default=0.0)
+    lv.add_argument("--lam", type=_number, default=0.1)
     lv.add_argument("--loss", choices=["logistic", "square"], default="logistic")
     lv.add_argument("--p", type=_floats, default=[0.1, 0.3, 0.5, 0.7])
 
@@ -311,16 +345,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_mu(lg)
     lg.add_argument("--w-g", type=_floats, help="generator direction (with --mu and --w-v)")
     lg.add_argument("--w-v", type=_floats, help="verifier direction")
-    lg.add_argument("--angle-g", type=float, default=0.5, help="generator angle (rad) from mu")
-    lg.add_argument("--angle-v", type=float, default=0.3, help="verifier angle (rad) from mu")
-    lg.add_argument("--tau", type=float, default=0.0)
+    lg.add_argument("--angle-g", type=_number, default=0.5, help="generator angle (rad) from mu")
+    lg.add_argument("--angle-v", type=_number, default=0.3, help="verifier angle (rad) from mu")
+    lg.add_argument("--tau", type=_number, default=0.0)
 
     es = sub.add_parser("estimate", help="estimate p* from an audit file (CSV or JSON lines)")
     _add_json(es)
     es.add_argument("file", type=Path)
     es.add_argument("--correct-column", default="correct")
     es.add_argument("--kept-column", default="kept")
-    es.add_argument("--level", type=float, default=0.95)
+    es.add_argument("--level", type=_number, default=0.95)
     es.add_argument("--method", choices=["beta", "wilson"], default="beta")
 
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 
-from experiments._stages import check_replicates
+from experiments._stages import (check_number, check_replicates, check_sections,
+                                 check_seed)
 
 from . import verifiers
 
@@ -87,15 +88,24 @@ def validate(cfg: dict) -> dict:
         raise ValueError(f"missing configuration key {missing[0]!r}")
     for key in ("d", "n_real", "n_synth", "n_test", "beam", "audit"):
         _positive_int(cfg, key)
-    if not 0 < cfg["tol"] < 1:
+    if cfg.get("decode_batch") is not None:
+        _positive_int(cfg, "decode_batch")
+    check_seed(cfg)
+    if not 0 < check_number(cfg, "tol") < 1:
         raise ValueError(f"tol must be in (0, 1); got {cfg['tol']!r}")
     sizes = cfg["sizes"]
-    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or not
+    if not isinstance(sizes, list) or not sizes or any(isinstance(s, bool) or not isinstance(s, int) or not
                         1 <= s <= cfg["n_synth"] for s in sizes):
         raise ValueError(f"sizes must be integers in [1, n_synth]; got {sizes!r}")
-    if not cfg["verifiers"]:
-        raise ValueError("verifiers must name at least one verifier")
+    if not isinstance(cfg["verifiers"], list) or not cfg["verifiers"]:
+        raise ValueError(f"verifiers must be a list naming at least one verifier; got "
+                         f"{cfg['verifiers']!r}")
+    if not isinstance(cfg["encoding"], str):
+        raise ValueError(f"encoding must be a string; got {cfg['encoding']!r}")
+    check_sections(cfg, "model", ("generator_train", "retrain"))
     for spec in cfg["verifiers"]:
+        if not isinstance(spec, str):
+            raise ValueError(f"verifiers must be spec strings; got {spec!r}")
         verifiers.check_spec(spec)
     if cfg.get("replicates") is not None:  # null: no replicates
         check_replicates(cfg["replicates"], cfg["verifiers"])

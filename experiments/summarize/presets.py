@@ -4,8 +4,10 @@ under half an hour). ``xlsum_train`` / ``xlsum_test`` point a run at real XLSUM 
 from __future__ import annotations
 
 import copy
+import os
 
-from experiments._stages import check_replicates
+from experiments._stages import (check_number, check_replicates, check_sections,
+                                 check_seed)
 
 from .corpus import check_towns
 
@@ -68,8 +70,9 @@ def validate(cfg: dict) -> dict:
         v = cfg[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{key} must be a positive integer; got {v!r}")
+    check_seed(cfg)
     for key in ("real_fraction", "other_fraction", "threshold"):
-        if not 0 < cfg[key] <= 1:
+        if not 0 < check_number(cfg, key) <= 1:
             raise ValueError(f"{key} must be in (0, 1]; got {cfg[key]!r}")
     d = cfg["distractors"]
     if isinstance(d, bool) or not isinstance(d, int) or d < 0:
@@ -77,15 +80,20 @@ def validate(cfg: dict) -> dict:
     check_towns(cfg["towns"])
     if not isinstance(cfg["title_in_source"], bool):
         raise ValueError(f"title_in_source must be true or false; got {cfg['title_in_source']!r}")
-    if not cfg["temperature"] > 0:
+    if not check_number(cfg, "temperature") > 0:
         raise ValueError(f"temperature must be > 0; got {cfg['temperature']!r}")
     pool = cfg["n_articles"] - max(1, round(cfg["real_fraction"] * cfg["n_articles"]))
-    if not cfg["sizes"] or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <=
+    if not isinstance(cfg["sizes"], list) or not cfg["sizes"] or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <=
                                pool for s in cfg["sizes"]):
         raise ValueError(f"sizes must be integers in [1, {pool}] (the articles left after the "
                          f"generator's share); got {cfg['sizes']!r}")
     if cfg.get("replicates") is not None:  # null: no replicates
         check_replicates(cfg["replicates"], VERIFIERS)
-    if ("xlsum_train" in cfg) != ("xlsum_test" in cfg):
+    given = [cfg.get(k) is not None for k in ("xlsum_train", "xlsum_test")]
+    if given[0] != given[1]:
         raise ValueError("give both xlsum_train and xlsum_test, or neither")
+    for key in ("xlsum_train", "xlsum_test"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], (str, os.PathLike)):
+            raise ValueError(f"{key} must be a path; got {cfg[key]!r}")
+    check_sections(cfg, "model", ("train",))
     return cfg

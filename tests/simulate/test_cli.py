@@ -38,10 +38,17 @@ def test_summary_text(capsys):
     (["--p", "0.1", "--pruner", "magic"], "pruner"),
     (["--p", "0.1", "--pruner", "label_only:phi=0.9"], "psi"),
     (["--p", "1.5"], "p"),
-    (["--p", "0.1", "--n", "-10"], "n"),
-    (["--p", "0.1", "--d", "0"], "d"),
     ([], "generator"),
 ])
 def test_errors(argv, name):
     with pytest.raises(ValueError, match=name):
         command.main(_args(["--seeds", "2", "--no-theory"] + argv))
+
+
+@pytest.mark.parametrize("argv, flag", [(["--n", "-10"], "--n"), (["--d", "0"], "--d"),
+                                        (["--seeds", "0"], "--seeds"),
+                                        (["--root-seed", str(2**64)], "--root-seed")])
+def test_counts_and_seeds_are_refused_when_parsed(argv, flag, capsys):
+    with pytest.raises(SystemExit):
+        _args(["--p", "0.1"] + argv)
+    assert f"argument {flag}:" in capsys.readouterr().err
