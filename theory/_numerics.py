@@ -28,6 +28,10 @@ __all__ = [
     "safe_div",
     "damped_newton",
     "gradient_tolerance",
+    "max_abs",
+    "unit_scaled",
+    "divide",
+    "stable_norm",
 ]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
@@ -91,6 +95,33 @@ def safe_div(num, den, fill=0.0):
     """num / den where den != 0, ``fill`` elsewhere, with gradients that stay finite."""
     ok = den != 0
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), fill)
+
+
+def max_abs(x, axes=(-1,)):
+    """max |x| over ``axes`` (kept as size-1 axes), 1 where it is 0: a scale to divide by."""
+    s = jnp.max(jnp.abs(x), axis=axes, keepdims=True)
+    return jnp.where(s > 0, s, 1.0)
+
+
+def unit_scaled(x, axes=(-1,)):
+    """(x / s, s) with s = max |x| over ``axes`` (kept as size-1 axes): entries of x / s in
+    [-1, 1], so that squares and sums of squares neither overflow nor underflow whatever the
+    scale of x (scale-free quantities are computed from x / s). See ``divide``."""
+    s = max_abs(x, axes)
+    return divide(x, s), s
+
+
+def divide(y, s):
+    """y / s for s > 0 of any magnitude. XLA's CPU division multiplies by the reciprocal, and
+    1/s underflows (is flushed) to 0 for s > 2^1022: divide by s's power of two first."""
+    e = jnp.frexp(s)[1]
+    return jnp.ldexp(y, -e) / jnp.ldexp(s, -e)
+
+
+def stable_norm(x):
+    """||x|| over the last axis without overflow or underflow of x^2."""
+    u, s = unit_scaled(x)
+    return s[..., 0] * jnp.sqrt(jnp.sum(u * u, axis=-1))
 
 
 def gauss_expectation(h, features=(), tilt=0.0, lower=None):
