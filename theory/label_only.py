@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from . import _validate
 from ._numerics import (
+    chunked,
     damped_newton,
     gauss_expectation,
     gradient_tolerance,
@@ -211,6 +212,33 @@ def _weights_t(problem, loss):
     return jnp.where(ok[..., None], w, jnp.nan), ok, direction
 
 
+def _point_bytes(loss, mu):
+    """Peak intermediate bytes per grid point (measured, benchmarks/bench_theory.py): the
+    logistic Newton solver holds its quadrature panels per point; O(d) for a general Sigma."""
+    d = jnp.shape(mu)[-1]
+    return (60_000 + 2_000 * d) if loss == "logistic" else 200 * (d + 4)
+
+
+def _chunked(kernel, p, phi, psi, mu, lam, sigma, *, point_bytes):
+    """``kernel(p, phi, psi, mu, lam, sigma)`` over the grid in memory-bounded chunks."""
+    args = [p, phi, psi, mu, lam] + ([] if sigma is None else [sigma])
+    cores = [0, 0, 0, 1, 0] + ([] if sigma is None else [2])
+
+    def run(p, phi, psi, mu, lam, *sigma):
+        return kernel(p, phi, psi, mu, lam, sigma[0] if sigma else None)
+
+    what = f"d = {jnp.shape(mu)[-1]}"
+    if sigma is not None and jnp.ndim(sigma) == 2:
+        # A shared Sigma is decomposed once: its d x d eigenbasis must fit as well.
+        point_bytes = max(point_bytes, 8 * 4 * jnp.shape(sigma)[-1] ** 2)
+    return chunked(run, args, cores, point_bytes=point_bytes, what=what)
+
+
+def _solve_chunked(p, phi, psi, mu, lam, sigma, loss):
+    return _chunked(functools.partial(_solve, loss=loss), p, phi, psi, mu, lam, sigma,
+                    point_bytes=_point_bytes(loss, mu))
+
+
 @functools.partial(jax.jit, static_argnames="loss")
 def _solve(p, phi, psi, mu, lam, sigma, loss):
     """(w_inf, accuracy) in the original basis; compiled once per shape and loss."""
@@ -239,7 +267,7 @@ def limit_weights(p, phi, psi, mu, lam, loss="logistic", sigma=None):
     All arguments broadcast over leading batch dimensions. Returns (..., d); NaN where the
     Newton solver (logistic) did not converge.
     """
-    w, _ = _solve(*_validated(p, phi, psi, mu, lam, loss, sigma), loss=loss)
+    w, _ = _solve_chunked(*_validated(p, phi, psi, mu, lam, loss, sigma), loss=loss)
     return w
 
 
@@ -250,7 +278,7 @@ def limit_accuracy(p, phi, psi, mu, lam, loss="logistic", sigma=None):
     Same arguments as ``limit_weights``. For Sigma = I it is Phi(||mu||) below p*, 1/2 at p*, and
     1 - Phi(||mu||) above, for any lam and either loss.
     """
-    _, acc = _solve(*_validated(p, phi, psi, mu, lam, loss, sigma), loss=loss)
+    _, acc = _solve_chunked(*_validated(p, phi, psi, mu, lam, loss, sigma), loss=loss)
     return acc
 
 
@@ -261,7 +289,8 @@ def limit_curve_parameters(p, phi, psi, mu, lam, sigma=None):
     Read off the fitted w_inf: nu = lam / (2 G_s) where 2 G_s is the curvature of the data term
     in w^T Sigma w, and c = mu-component scaling. Shapes as ``limit_weights``, (...) each.
     """
-    return _curve_parameters(*_validated(p, phi, psi, mu, lam, "logistic", sigma))
+    return _chunked(_curve_parameters, *_validated(p, phi, psi, mu, lam, "logistic", sigma),
+                    point_bytes=_point_bytes("logistic", mu))
 
 
 @jax.jit

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _validate
-from ._numerics import gauss_expectation, norm_cdf, numpy_or_jax, divide, safe_div, unit_scaled
+from ._numerics import chunked, gauss_expectation, norm_cdf, numpy_or_jax, divide, safe_div, unit_scaled
 from .gaussian import _sigma_times
 from .linear_verifier import _conditional_sd
 
@@ -81,4 +81,6 @@ def keep_rates(mu, w_g, w_v, tau=0.0, sigma=None):
     a_g = jnp.sum(mu * w_g, axis=-1) / n_g * mu_scale
     a_v = jnp.sum(mu * w_v, axis=-1) / n_v * mu_scale
     rho = jnp.clip(jnp.sum(w_g * s_v, axis=-1) / (n_g * n_v), -1.0, 1.0)
-    return _rates(a_g, a_v, rho, divide(tau, v_scale[..., 0]) / n_v / root[..., 0])
+    tau = divide(tau, v_scale[..., 0]) / n_v / root[..., 0]
+    # Two quadratures per point (measured: ~40 kB of intermediates).
+    return chunked(_rates, [a_g, a_v, rho, tau], [0, 0, 0, 0], point_bytes=48_000)

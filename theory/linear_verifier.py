@@ -22,6 +22,7 @@ from jax.scipy.special import ndtri
 
 from . import _validate
 from ._numerics import (
+    chunked,
     damped_newton,
     gauss_expectation,
     gradient_tolerance,
@@ -124,7 +125,8 @@ def tau_for_rate(mu, w_v, p, rate, sigma=None):
     p = _validate.probability("p", p)
     rate = _validate.rate("rate", rate)
     a, w_scale, n = _signal(mu, w_v, sigma)
-    return _tau_for_rate(a, p, rate) * n * w_scale
+    tau = chunked(_tau_for_rate, [a, p, rate], [0, 0, 0], point_bytes=_ROOT_BYTES)
+    return tau * n * w_scale
 
 
 @jax.jit
@@ -303,6 +305,21 @@ def _flat_plane(mu, w_v, tau, *scalars):
     return shape, flat, e1, e2
 
 
+# Peak intermediate bytes per grid point (measured, benchmarks/bench_theory.py): the logistic
+# solver differentiates a quadrature twice per Newton step.
+_ROOT_BYTES = 8_000
+
+
+def _limit_bytes(loss, mu):
+    d = jnp.shape(mu)[-1]
+    return (400_000 if loss == "logistic" else 4_000) + 64 * d
+
+
+def _limit_chunked(mu, w_v, p, lam, tau, loss):
+    return chunked(functools.partial(_limit, loss=loss), [mu, w_v, p, lam, tau], [1, 1, 0, 0, 0],
+                   point_bytes=_limit_bytes(loss, mu), what=f"d = {jnp.shape(mu)[-1]}")
+
+
 @functools.partial(jax.jit, static_argnames="loss")
 def _limit(mu, w_v, p, lam, tau, loss):
     shape, flat, e1, e2 = _flat_plane(mu, w_v, tau, p, lam)
@@ -325,7 +342,7 @@ def limit_weights(mu, w_v, p, lam, tau=0.0, loss="logistic"):
     Newton solver did not converge, and for the logistic loss at lam = 0 with tau >= 0: the kept
     set is then separable by w_v and w runs off to infinity along it (``limit_accuracy`` reports
     that direction's accuracy, Phi(mu^T w_v / ||w_v||))."""
-    w, _ = _limit(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
+    w, _ = _limit_chunked(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
     return w
 
 
@@ -333,7 +350,7 @@ def limit_weights(mu, w_v, p, lam, tau=0.0, loss="logistic"):
 def limit_accuracy(mu, w_v, p, lam, tau=0.0, loss="logistic"):
     """Accuracy Phi(mu^T w_inf / ||w_inf||) of the n -> inf classifier; same arguments as
     ``limit_weights``. Below Bayes whenever w_v is not parallel to mu."""
-    _, acc = _limit(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
+    _, acc = _limit_chunked(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
     return acc
 
 
@@ -386,4 +403,6 @@ def breakdown(mu, w_v, lam, tau=0.0, loss="logistic"):
     lam = _validate.nonnegative("lam", lam)
     tau = _validate.finite("tau", tau)
     _validate.loss(loss)
-    return _breakdown(mu, w_v, lam, tau, loss=loss)
+    return chunked(functools.partial(_breakdown, loss=loss), [mu, w_v, lam, tau], [1, 1, 0, 0],
+                   point_bytes=_BREAKDOWN_GRID * _limit_bytes(loss, mu),
+                   what=f"d = {jnp.shape(mu)[-1]}")
