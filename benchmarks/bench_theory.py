@@ -7,12 +7,22 @@ straightforward implementation, a Python loop that forms M + lam I and calls num
 per point, timed on a subset and scaled to the grid. Prints compile time separately.
 
     python benchmarks/bench_theory.py [--json]
+
+Memory: ``--memory`` instead runs every batched theory function on grids of growing size, each
+in a fresh process, and prints the peak resident memory (above the warmed-up process) beside the
+time: with the grid processed in chunks sized to ``theory._numerics.MEMORY_BUDGET`` the peak
+stays flat and the time grows linearly in the number of points.
+
+    python benchmarks/bench_theory.py --memory [--points 4096 16384 65536] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -47,12 +57,87 @@ def baseline_square_accuracy(p, phi, psi, mu, lam, sigma):
     return out
 
 
+# Batched workloads of the memory profile: p runs over the grid, d = 10 (as in the report).
+MEMORY_WORKLOADS = (
+    "label_only_logistic", "label_only_logistic_sigma", "label_only_square_sigma",
+    "verifier_logistic", "verifier_square", "verifier_breakdown_square", "tau_for_rate",
+    "generator_keep_rates",
+)
+
+
+def _memory_workload(name):
+    from theory import linear_generator, linear_verifier
+
+    rng = np.random.default_rng(0)
+    d = 10
+    mu = rng.standard_normal(d) / np.sqrt(d)
+    a = rng.standard_normal((d, d))
+    sigma = a @ a.T / d + 0.5 * np.eye(d)
+    w_v = mu + rng.standard_normal(d) / np.sqrt(d)
+    return {
+        "label_only_logistic": lambda p: label_only.limit_accuracy(p, 0.9, 0.3, mu, 0.1),
+        "label_only_logistic_sigma": lambda p: label_only.limit_accuracy(p, 0.9, 0.3, mu, 0.1,
+                                                                         sigma=sigma),
+        "label_only_square_sigma": lambda p: label_only.limit_accuracy(
+            p, 0.9, 0.3, mu, 0.1, loss="square", sigma=sigma),
+        "verifier_logistic": lambda p: linear_verifier.limit_accuracy(mu, w_v, p, 0.1),
+        "verifier_square": lambda p: linear_verifier.limit_accuracy(mu, w_v, p, 0.1,
+                                                                    loss="square"),
+        "verifier_breakdown_square": lambda p: linear_verifier.breakdown(mu, w_v, 0.01 + p,
+                                                                         loss="square"),
+        "tau_for_rate": lambda p: linear_verifier.tau_for_rate(mu, w_v, p, 0.3),
+        "generator_keep_rates": lambda p: linear_generator.keep_rates(mu, w_v, mu, tau=p),
+    }[name]
+
+
+def _measure_one(name, points):
+    """In this (fresh) process: warm up on a small grid, then time the full one; peak RSS."""
+    fn = _memory_workload(name)
+    fn(np.linspace(0.0, 1.0, 16))
+    warm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    fn(np.linspace(0.0, 1.0, points))
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"name": name, "points": points, "run_s": elapsed,
+                      "peak_mb": peak, "above_warm_mb": peak - warm}))
+
+
+def memory_profile(points, as_json):
+    rows = []
+    for name in MEMORY_WORKLOADS:
+        for n in points:
+            out = subprocess.run([sys.executable, __file__, "--measure-one", name, str(n)],
+                                 capture_output=True, text=True, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    if as_json:
+        print(json.dumps(rows))
+        return
+    print(f"{'workload':<28}{'points':>10}{'run s':>10}{'s / 1k pts':>12}{'peak MB':>10}"
+          f"{'above warm MB':>15}")
+    for r in rows:
+        print(f"{r['name']:<28}{r['points']:>10}{r['run_s']:>10.2f}"
+              f"{1e3 * r['run_s'] / r['points']:>12.3f}{r['peak_mb']:>10.0f}"
+              f"{r['above_warm_mb']:>15.0f}")
+    print("time includes compiling the chunk's shape once per process (the warm-up compiles a "
+          "16-point chunk)")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure-one":
+        _measure_one(sys.argv[2], int(sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak memory and time of every batched function on growing grids")
+    parser.add_argument("--points", type=int, nargs="+", default=[4096, 16384, 65536])
     parser.add_argument("--side", type=int, default=100, help="grid is side^3 points")
     parser.add_argument("--baseline-points", type=int, default=3000)
     args = parser.parse_args()
+    if args.memory:
+        memory_profile(args.points, args.json)
+        return
 
     rng = np.random.default_rng(0)
     d, lam = 10, 0.1

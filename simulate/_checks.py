@@ -13,6 +13,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from theory._numerics import numpy_or_jax as _theory_numpy_or_jax
+from theory._validate import real_dtype
+
+# Seeds and seed ids feed jax.random: the root seed is a signed 64-bit integer, seed ids are
+# folded in as unsigned 32-bit ones.
+MAX_ROOT_SEED = 2**63 - 1
+MAX_SEED_ID = 2**32 - 1
 
 
 def _concrete(x):
@@ -29,7 +35,9 @@ def _array_module(arr):
 
 def _as_array(name, x, dtype=None):
     """JAX arrays stay JAX arrays (cast to ``dtype`` if given); anything else becomes a NumPy
-    float64 array, so parameters keep full precision whatever JAX's x64 setting."""
+    float64 array, so parameters keep full precision whatever JAX's x64 setting. Bools,
+    complex values, strings and objects are refused (the theory package's policy)."""
+    real_dtype(name, x)
     try:
         if isinstance(x, jax.Array):
             return x.astype(dtype) if dtype is not None else (
@@ -84,16 +92,52 @@ def check_rate(name, x):
     return arr
 
 
-def check_positive_int(name, x):
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
+def check_positive_int(name, x, maximum=None):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral) or x < 1:
         raise ValueError(f"{name} must be a positive integer; got {x!r}")
+    if maximum is not None and x > maximum:
+        raise ValueError(f"{name} must be at most {maximum}; got {x!r}")
     return int(x)
 
 
-def check_nonnegative_int(name, x):
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0:
+def check_nonnegative_int(name, x, maximum=None):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral) or x < 0:
         raise ValueError(f"{name} must be a non-negative integer; got {x!r}")
+    if maximum is not None and x > maximum:
+        raise ValueError(f"{name} must be at most {maximum}; got {x!r}")
     return int(x)
+
+
+def check_flags(name, x):
+    """Booleans or 0/1 numbers (any shape), as a float array; NaN, 0.5, -1 ... are refused."""
+    if not _is_bool(x):
+        real_dtype(name, x)
+    arr = jnp.asarray(x)
+    v = _concrete(arr)
+    if v is not None and v.dtype != bool and np.any((v != 0) & (v != 1)):
+        raise ValueError(f"{name} must be booleans (or 0/1); got {v[(v != 0) & (v != 1)].ravel()[0]}")
+    return arr.astype(jnp.result_type(float))
+
+
+def _is_bool(x):
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(x).dtype
+        except (TypeError, ValueError):
+            return False
+    return np.dtype(dtype) == bool
+
+
+def nonempty_list(name, x, what):
+    """``x`` as a list (a single value becomes [x]); ValueError if it is empty."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, (list, tuple, range, np.ndarray)):
+        items = [x]
+    else:
+        items = list(x)
+    if not items:
+        raise ValueError(f"{name} must name at least one {what}; got an empty list")
+    return items
 
 
 def check_vector(name, x, d=None):

@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from theory._numerics import unit_scaled
+
 from ._checks import check_finite, check_nonnegative_int, check_vector
 
 __all__ = ["Mixture", "mixture", "sample", "uniforms", "accuracy", "BLOCK"]
@@ -103,8 +105,16 @@ def accuracy(w, mix: Mixture):
 
     w (..., d) -> (...). No test set is sampled.
     """
-    margin = jnp.sum(w * mix.mu, axis=-1)
-    proj = w if mix.chol is None else w @ mix.chol  # w^T L, so |w^T L|^2 = w^T Sigma w
+    # Scale-free in w (and in (mu, L) -> (c mu, c L)): at unit scale, so that w^T Sigma w
+    # neither overflows nor underflows.
+    w, _ = unit_scaled(w)
+    mu, scale = unit_scaled(mix.mu)
+    chol = mix.chol
+    if chol is not None:
+        chol, chol_scale = unit_scaled(chol, (-2, -1))
+        scale = scale / chol_scale[..., 0]
+    margin = jnp.sum(w * mu, axis=-1)
+    proj = w if chol is None else w @ chol  # w^T L, so |w^T L|^2 = w^T Sigma w
     spread = jnp.sqrt(jnp.sum(proj * proj, axis=-1))
-    ratio = margin / jnp.where(spread > 0, spread, 1.0)
+    ratio = margin / jnp.where(spread > 0, spread, 1.0) * scale[..., 0]
     return jnp.where(spread > 0, jax.scipy.special.ndtr(ratio), 0.5)

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import data
-from ._checks import check_choice, check_nonnegative, check_nonnegative_int, check_positive_int
+from ._checks import MAX_ROOT_SEED, check_choice, check_nonnegative, check_nonnegative_int, check_positive_int
 from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
 from .generators import fit_on_real
 from .pruners import measure
@@ -69,7 +69,7 @@ def _generations(mu, n, count, initial, pruners, labels, lam, loss, sigma, seeds
     lam = float(check_nonnegative("lam", lam))
     loss = check_choice("loss", loss, LOSSES)
     labels = check_choice("labels", labels, LABELS)
-    root_seed = check_nonnegative_int("root_seed", root_seed)
+    root_seed = check_nonnegative_int("root_seed", root_seed, MAX_ROOT_SEED)
     ids = _seed_ids(seeds)
     from . import generators as generator_module
     from . import pruners as pruner_module

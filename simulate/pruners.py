@@ -35,6 +35,7 @@ import numpy as np
 
 from . import data
 from ._checks import (
+    check_flags,
     check_finite,
     check_nonnegative,
     check_positive_int,
@@ -271,8 +272,8 @@ class Rates(NamedTuple):
 def measure(correct, kept) -> Rates:
     """p, phi, psi, p* and the kept fraction from correctness and keep decisions, (..., n) each,
     reduced over the last axis. The one place where these rates are computed from samples."""
-    c = jnp.asarray(correct).astype(jnp.result_type(float))
-    s = jnp.asarray(kept).astype(c.dtype)
+    c = check_flags("correct", correct)
+    s = check_flags("kept", kept).astype(c.dtype)
     if c.shape != s.shape:
         raise ValueError(f"correct and kept must have the same shape; got {c.shape} and {s.shape}")
     if c.shape[-1] == 0:

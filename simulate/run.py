@@ -19,7 +19,6 @@ changing the rest of the grid may change a row's fitted w in the last bits (not 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -29,11 +28,14 @@ import theory
 
 from . import data
 from ._checks import (
+    MAX_ROOT_SEED,
+    MAX_SEED_ID,
     check_choice,
     check_nonnegative,
     check_nonnegative_int,
     check_positive_int,
     check_probability,
+    nonempty_list,
 )
 from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
 from .generators import fit_on_real
@@ -53,16 +55,12 @@ def seed_key(root_seed: int, seed: int, stream: str):
     return jax.random.fold_in(jax.random.fold_in(root, seed), STREAMS[stream])
 
 
-def _as_list(x):
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        return [x]
-    return list(x)
-
-
 def _seed_ids(seeds):
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        return list(range(check_positive_int("seeds", int(seeds))))
-    ids = [check_nonnegative_int("seeds", s) for s in seeds]
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, (bool, np.bool_)):
+        return list(range(check_positive_int("seeds", int(seeds), MAX_SEED_ID + 1)))
+    if not isinstance(seeds, (list, tuple, range, np.ndarray)):
+        raise ValueError(f"seeds must be a number of seeds or a list of seed ids; got {seeds!r}")
+    ids = [check_nonnegative_int("seeds", s, MAX_SEED_ID) for s in seeds]
     if not ids:
         raise ValueError("seeds must name at least one seed")
     if len(set(ids)) != len(ids):
@@ -110,15 +108,17 @@ def _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds, roo
     from . import pruners as pruner_module
 
     mix = data.mixture(mu, sigma)
-    sizes = [check_positive_int("n", v) for v in _as_list(n)]
-    gens = [generator_module.from_scenario(g) for g in _as_list(generators)]
-    prns = [pruner_module.from_scenario(p) for p in
-            _as_list(pruners if pruners is not None else pruner_module.none())]
-    lams = [float(check_nonnegative("lam", v)) for v in _as_list(lam)]
-    losses = [check_choice("loss", v, LOSSES) for v in _as_list(loss)]
-    fractions = [float(check_probability("real_fraction", v)) for v in _as_list(real_fraction)]
+    sizes = [check_positive_int("n", v) for v in nonempty_list("n", n, "training-set size")]
+    gens = [generator_module.from_scenario(g)
+            for g in nonempty_list("generators", generators, "generator")]
+    prns = [pruner_module.from_scenario(p) for p in nonempty_list(
+        "pruners", pruners if pruners is not None else pruner_module.none(), "pruner")]
+    lams = [float(check_nonnegative("lam", v)) for v in nonempty_list("lam", lam, "value")]
+    losses = [check_choice("loss", v, LOSSES) for v in nonempty_list("loss", loss, "loss")]
+    fractions = [float(check_probability("real_fraction", v))
+                 for v in nonempty_list("real_fraction", real_fraction, "value")]
     ids = _seed_ids(seeds)
-    root_seed = check_nonnegative_int("root_seed", root_seed)
+    root_seed = check_nonnegative_int("root_seed", root_seed, MAX_ROOT_SEED)
     batch = len(ids) if batch_size is None else check_positive_int("batch_size", batch_size)
     tol = float(check_nonnegative("tol", tol))
     max_iter = check_positive_int("max_iter", max_iter)

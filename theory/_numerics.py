@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +29,12 @@ __all__ = [
     "safe_div",
     "damped_newton",
     "gradient_tolerance",
+    "max_abs",
+    "unit_scaled",
+    "divide",
+    "chunked",
+    "MEMORY_BUDGET",
+    "stable_norm",
 ]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
@@ -74,6 +81,60 @@ def numpy_or_jax(fn):
     return wrapper
 
 
+# Bytes of intermediates one batched call may hold: grids are processed in chunks that fit it.
+MEMORY_BUDGET = 512 * 2**20
+_LANES = 16
+CHUNK_POINTS = None  # a fixed number of points per chunk instead (tests vary it)
+
+
+def chunked(kernel, args, core_ndims, *, point_bytes, budget=None, chunk=None, what="d"):
+    """``kernel`` over the broadcast batch of ``args``, a chunk of points at a time.
+
+    ``args[i]`` has ``core_ndims[i]`` trailing core axes (0 for a scalar per point, 1 for a
+    vector, 2 for a matrix) and batch axes before them. ``kernel(*flat)`` receives every argument
+    as (C, *core) (C points of one chunk) and returns a pytree of arrays with leading axis C; the
+    result is that pytree with the batch shape in front. Chunks hold ``budget // point_bytes``
+    points (``chunk`` overrides), the last one padded by repeating its first point, so one
+    compiled kernel serves every chunk and peak memory does not grow with the grid. Each point is
+    computed on its own, so results do not depend on the chunk size. Traced arguments (inside the
+    caller's jit or vmap) go to the kernel in one piece: XLA then plans the memory. A point that
+    alone exceeds the budget is refused before any work, ``what`` saying what made it large.
+    """
+    shapes = [jnp.shape(a)[: jnp.ndim(a) - k] for a, k in zip(args, core_ndims)]
+    batch = jnp.broadcast_shapes(*shapes)
+    if batch == () or any(isinstance(a, jax.core.Tracer) for a in args):
+        return kernel(*args)
+    n = math.prod(batch)
+    budget = budget or MEMORY_BUDGET
+    if point_bytes > budget:
+        raise ValueError(
+            f"one point needs about {point_bytes / 2**20:.0f} MiB ({what}), more than the memory "
+            f"budget of {budget / 2**20:.0f} MiB (theory._numerics.MEMORY_BUDGET): reduce it")
+    size = chunk or CHUNK_POINTS or max(1, budget // max(1, int(point_bytes)))
+    # Arguments without batch axes (a shared Sigma, mu) stay whole: the kernel broadcasts them.
+    flat = [a if shape == () else jnp.broadcast_to(a, batch + jnp.shape(a)[len(shape):]).reshape(
+        (n,) + jnp.shape(a)[len(shape):]) for a, shape in zip(args, shapes)]
+    batched = [shape != () for shape in shapes]
+    # Every chunk is padded to a multiple of the SIMD width (by repeating its first point): XLA
+    # evaluates a vector's tail with other (scalar) code, which may round differently.
+    size = -(-min(size, n) // _LANES) * _LANES
+    pieces = []
+    for start in range(0, max(n, 1), size):
+        stop = min(start + size, n)
+        part = []
+        for x, b in zip(flat, batched):
+            if b:
+                x = x[start:stop]
+                pad = size - (stop - start)
+                if pad and stop > start:
+                    x = jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)])
+            part.append(x)
+        pieces.append(jax.tree_util.tree_map(lambda y, m=stop - start: y[:m], kernel(*part)))
+    out = pieces[0] if len(pieces) == 1 else jax.tree_util.tree_map(
+        lambda *ys: jnp.concatenate(ys), *pieces)
+    return jax.tree_util.tree_map(lambda y: y.reshape(batch + y.shape[1:]), out)
+
+
 def norm_pdf(x):
     return _INV_SQRT_2PI * jnp.exp(-0.5 * x * x)
 
@@ -91,6 +152,33 @@ def safe_div(num, den, fill=0.0):
     """num / den where den != 0, ``fill`` elsewhere, with gradients that stay finite."""
     ok = den != 0
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), fill)
+
+
+def max_abs(x, axes=(-1,)):
+    """max |x| over ``axes`` (kept as size-1 axes), 1 where it is 0: a scale to divide by."""
+    s = jnp.max(jnp.abs(x), axis=axes, keepdims=True)
+    return jnp.where(s > 0, s, 1.0)
+
+
+def unit_scaled(x, axes=(-1,)):
+    """(x / s, s) with s = max |x| over ``axes`` (kept as size-1 axes): entries of x / s in
+    [-1, 1], so that squares and sums of squares neither overflow nor underflow whatever the
+    scale of x (scale-free quantities are computed from x / s). See ``divide``."""
+    s = max_abs(x, axes)
+    return divide(x, s), s
+
+
+def divide(y, s):
+    """y / s for s > 0 of any magnitude. XLA's CPU division multiplies by the reciprocal, and
+    1/s underflows (is flushed) to 0 for s > 2^1022: divide by s's power of two first."""
+    e = jnp.frexp(s)[1]
+    return jnp.ldexp(y, -e) / jnp.ldexp(s, -e)
+
+
+def stable_norm(x):
+    """||x|| over the last axis without overflow or underflow of x^2."""
+    u, s = unit_scaled(x)
+    return s[..., 0] * jnp.sqrt(jnp.sum(u * u, axis=-1))
 
 
 def gauss_expectation(h, features=(), tilt=0.0, lower=None):

@@ -1,25 +1,61 @@
 """Input checks that name the offending parameter.
 
-Checks run on concrete values only: inside ``jax.jit`` the values are tracers and cannot be
-inspected, so the caller is responsible there (the functions still compute, NaN in, NaN out).
+One policy for every public function: real floating or integer values only (bools, complex
+numbers, strings and other objects are refused, as are subnormal magnitudes, which XLA's
+arithmetic flushes to zero). Checks of values run on concrete inputs only: inside ``jax.jit``
+the values are tracers and cannot be inspected, so the caller is responsible there (the
+functions still compute, NaN in, NaN out); the dtype checks apply to tracers too.
 """
 
 from __future__ import annotations
 
+import numbers
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ._numerics import is_concrete
 
 LOSSES = ("logistic", "square")
+# Beyond this ||Sigma^-1/2 mu|| the accuracies are 0, 1/2 or 1 to double precision many times
+# over, and the Newton solvers of the limits would meet overflowing exponents.
+MAX_SIGNAL = 1e6
+
+
+def real_dtype(name, x):
+    """The dtype ``x`` would have as an array; ValueError unless it is real floating or integer.
+
+    Bools are refused (True is not a number here), as are complex values (their imaginary part
+    would be dropped silently), strings (``"0.5"`` is not a number) and object arrays.
+    """
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"{name} must be a real number or array; got the string {x!r}")
+    if isinstance(x, (jax.Array, np.ndarray, np.generic)):
+        dtype = x.dtype
+    else:
+        try:
+            dtype = np.asarray(x).dtype
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name} must be a real number or array; got {x!r}") from err
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        raise ValueError(f"{name} must be real numbers, not booleans; got {_short(x)}")
+    if kind == "c":
+        raise ValueError(f"{name} must be real; got complex values {_short(x)}")
+    if kind not in "iuf":
+        raise ValueError(f"{name} must be real numbers; got {_short(x)} (dtype {dtype})")
+    return dtype
+
+
+def _short(x):
+    text = repr(x)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _as_array(name, x):
-    try:
-        arr = jnp.asarray(x, dtype=jnp.result_type(float))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric; got {x!r}") from err
-    return arr
+    real_dtype(name, x)
+    return jnp.asarray(x, dtype=jnp.result_type(float))
 
 
 def _values(x):
@@ -31,10 +67,18 @@ def _first_bad(values, bad):
 
 
 def finite(name, x):
+    """A real array with finite, normal-or-zero entries."""
     arr = _as_array(name, x)
     v = _values(arr)
-    if v is not None and not np.all(np.isfinite(v)):
-        raise ValueError(f"{name} must be finite; got {_first_bad(v, ~np.isfinite(v))}")
+    if v is not None:
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} must be finite; got {_first_bad(v, ~np.isfinite(v))}")
+        tiny = np.finfo(v.dtype).tiny
+        sub = (v != 0) & (np.abs(v) < tiny)
+        if np.any(sub):
+            raise ValueError(
+                f"{name} has the subnormal value {_first_bad(v, sub)!r}: magnitudes below "
+                f"{tiny:.3g} are flushed to 0 by the arithmetic here; pass 0 or rescale")
     return arr
 
 
@@ -107,14 +151,60 @@ def covariance(sigma, d):
         raise ValueError(f"dimension mismatch: sigma is {arr.shape[-1]}x{arr.shape[-1]}, mu has d={d}")
     v = _values(arr)
     if v is not None:
-        if not np.allclose(v, np.swapaxes(v, -1, -2), rtol=1e-10, atol=1e-12):
+        # Checked at unit scale: the tolerances and eigenvalues would under/overflow otherwise.
+        scale = np.max(np.abs(v), axis=(-2, -1), keepdims=True)
+        u = v / np.where(scale > 0, scale, 1.0)
+        if not np.allclose(u, np.swapaxes(u, -1, -2), rtol=1e-10, atol=1e-12):
             raise ValueError("sigma must be symmetric")
-        if np.any(np.linalg.eigvalsh(v) <= 0):
+        if np.any(scale == 0) or np.any(np.linalg.eigvalsh(u) <= 0):
             raise ValueError("sigma must be positive definite")
     return arr
 
 
+def signal(mu, sigma=None, *, limit=MAX_SIGNAL):
+    """Refuse ||Sigma^-1/2 mu|| > ``limit`` (concrete values only), naming mu."""
+    v = _values(mu)
+    if v is None or (sigma is not None and _values(sigma) is None):
+        return
+    m_scale = np.max(np.abs(v), axis=-1)
+    m_scale = np.where(m_scale > 0, m_scale, 1.0)
+    u = v / m_scale[..., None]
+    if sigma is None:
+        snr = m_scale * np.sqrt(np.sum(u * u, axis=-1))
+    else:
+        s = np.asarray(sigma)
+        s_scale = np.max(np.abs(s), axis=(-2, -1))
+        shape = np.broadcast_shapes(u.shape, s.shape[:-1])
+        ub = np.broadcast_to(u, shape)
+        quad = np.sum(ub * np.linalg.solve(s / s_scale[..., None, None], ub[..., None])[..., 0], -1)
+        snr = (m_scale / np.sqrt(s_scale)) * np.sqrt(np.maximum(quad, 0.0))
+    if np.any(snr > limit):
+        raise ValueError(
+            f"mu is too large: ||Sigma^-1/2 mu|| = {np.max(snr):.3g} exceeds {limit:g}, where every "
+            "accuracy here is 0, 1/2 or 1 to double precision; pass a smaller mu")
+
+
 def loss(name):
-    if name not in LOSSES:
+    if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {name!r}")
     return name
+
+
+def integer(name, x, *, minimum):
+    """A Python or NumPy integer >= ``minimum`` (bools and integral floats are refused)."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {x!r}")
+    if x < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {x!r}")
+    return int(x)
+
+
+def positive_number(name, x):
+    """A finite real scalar > 0 (for tolerances)."""
+    real_dtype(name, x)
+    if np.ndim(x) != 0:
+        raise ValueError(f"{name} must be a scalar; got shape {np.shape(x)}")
+    value = float(x)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {x!r}")
+    return value

@@ -36,6 +36,10 @@ from . import _validate
 __all__ = ["FiniteResult", "accuracy", "kept_masses"]
 
 DEFAULT_NODES = 96  # Gauss-Hermite points; theory/finite.md §5 shows the error it leaves
+MAX_NODES = 1024  # the quadrature arrays are (points, nodes); far past any accuracy gain
+# A looser fixed-point tolerance would report converged for a wrong answer (the start itself
+# can pass), a tighter one is below the residual's rounding and never converges.
+TOL_RANGE = (1e-14, 1e-3)
 _ANCHOR_STRIDE = 8  # along each alpha curve, every 8th point is solved first, cold
 _RESCUE_STEPS = 12  # continuation steps (geometric in alpha) for points that failed
 _DAMPING = 0.5
@@ -246,11 +250,20 @@ def accuracy(alpha, p, phi, psi, mu_norm, lam, loss="logistic", real_fraction=0.
 
     Raises ValueError naming the offending parameter for p, phi, psi or real_fraction outside
     [0, 1], phi = psi = 0, lam < 0, alpha <= 0, mu_norm < 0, NaN or infinite values, or an
-    unknown loss.
+    unknown loss; for nodes not an integer in [8, 1024], tol outside [1e-14, 1e-3], max_iter
+    not an integer >= 1.
     """
     _validate.loss(loss)
-    if int(nodes) < 8:
-        raise ValueError(f"nodes must be >= 8; got {nodes}")
+    nodes = _validate.integer("nodes", nodes, minimum=8)
+    if nodes > MAX_NODES:
+        raise ValueError(f"nodes must be at most {MAX_NODES}; got {nodes}")
+    tol = _validate.positive_number("tol", tol)
+    if not TOL_RANGE[0] <= tol <= TOL_RANGE[1]:
+        raise ValueError(f"tol must be in [{TOL_RANGE[0]:g}, {TOL_RANGE[1]:g}] (the fixed-point "
+                         f"residual is scale-free); got {tol!r}")
+    max_iter = _validate.integer("max_iter", max_iter, minimum=1)
+    if not isinstance(quadrature_check, (bool, np.bool_)):
+        raise ValueError(f"quadrature_check must be True or False; got {quadrature_check!r}")
     # Validation converts through JAX: keep float64 for it and for the solver.
     with jax.enable_x64(True):
         alpha = _positive("alpha", alpha)
@@ -260,7 +273,7 @@ def accuracy(alpha, p, phi, psi, mu_norm, lam, loss="logistic", real_fraction=0.
         shape = np.broadcast_shapes(alpha.shape, c_plus.shape, mu_norm.shape, lam.shape)
         flat = [np.broadcast_to(np.asarray(a, float), shape).ravel()
                 for a in (alpha, c_plus, c_minus, mu_norm, lam)]
-        result = _solve_flat(flat, loss, int(nodes), float(tol), int(max_iter), quadrature_check)
+        result = _solve_flat(flat, loss, nodes, tol, max_iter, bool(quadrature_check))
     out = [r.reshape(shape) for r in result]
     if shape == ():
         out = [r[()] for r in out]

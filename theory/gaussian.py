@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from . import _validate
-from ._numerics import norm_cdf, numpy_or_jax, safe_div
+from ._numerics import norm_cdf, numpy_or_jax, safe_div, unit_scaled
 
 
 def _sigma_times(sigma, w):
@@ -18,12 +18,16 @@ def bayes_accuracy(mu, sigma=None):
     (..., d, d) or None (identity). Returns the broadcast batch shape."""
     mu = _validate.vector("mu", mu)
     sigma = _validate.covariance(sigma, mu.shape[-1])
+    # (mu, Sigma) -> (c mu, c^2 Sigma) leaves the answer unchanged: work at unit scale.
+    mu, mu_scale = unit_scaled(mu)
     if sigma is None:
         snr2 = jnp.sum(mu * mu, axis=-1)
     else:
+        sigma, sigma_scale = unit_scaled(sigma, (-2, -1))
+        mu_scale = mu_scale / jnp.sqrt(sigma_scale[..., 0])
         mu_b = jnp.broadcast_to(mu, jnp.broadcast_shapes(mu.shape, sigma.shape[:-1]))
         snr2 = jnp.sum(mu_b * jnp.linalg.solve(sigma, mu_b[..., None])[..., 0], axis=-1)
-    return norm_cdf(jnp.sqrt(snr2))
+    return norm_cdf(jnp.sqrt(snr2) * mu_scale[..., 0])
 
 
 @numpy_or_jax
@@ -41,6 +45,14 @@ def linear_accuracy(w, mu, sigma=None):
 
 
 def _linear_accuracy(w, mu, sigma=None):
+    # Scale-free in w, and in (mu, Sigma) -> (c mu, c^2 Sigma): computed at unit scale so that
+    # w^T Sigma w neither overflows nor underflows.
+    w, _ = unit_scaled(w)
+    mu, mu_scale = unit_scaled(mu)
+    if sigma is not None:
+        sigma, sigma_scale = unit_scaled(sigma, (-2, -1))
+        mu_scale = mu_scale / jnp.sqrt(sigma_scale[..., 0])
     margin = jnp.sum(mu * w, axis=-1)
     spread = jnp.sqrt(jnp.sum(w * _sigma_times(sigma, w), axis=-1))
-    return jnp.where(spread > 0, norm_cdf(safe_div(margin, spread)), 0.5)
+    ratio = safe_div(margin, spread) * mu_scale[..., 0]
+    return jnp.where(spread > 0, norm_cdf(ratio), 0.5)

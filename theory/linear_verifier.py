@@ -22,6 +22,7 @@ from jax.scipy.special import ndtri
 
 from . import _validate
 from ._numerics import (
+    chunked,
     damped_newton,
     gauss_expectation,
     gradient_tolerance,
@@ -30,7 +31,10 @@ from ._numerics import (
     norm_pdf,
     norm_sf,
     numpy_or_jax,
+    divide,
     safe_div,
+    stable_norm,
+    unit_scaled,
 )
 from .gaussian import _sigma_times
 
@@ -57,10 +61,24 @@ def _vectors(mu, w_v, sigma=None):
 
 
 def _signal(mu, w_v, sigma=None):
-    """(a, ||w_v||_Sigma): the verifier margin's mean for y = +1 in units of its spread."""
-    sw = _sigma_times(sigma, w_v)
-    scale = jnp.sqrt(jnp.sum(w_v * sw, axis=-1))
-    return jnp.sum(mu * w_v, axis=-1) / scale, scale
+    """(a, s, n): a = mu^T w_v / ||w_v||_Sigma, the verifier margin's mean for y = +1 in units
+    of its spread, and ||w_v||_Sigma = s * n with s a scale of w_v and n of order sqrt(d) (a
+    threshold is divided by s and n separately: the product may overflow or underflow)."""
+    w_v, w_scale = unit_scaled(w_v)
+    mu, mu_scale = unit_scaled(mu)
+    if sigma is not None:
+        sigma, sigma_scale = unit_scaled(sigma, (-2, -1))
+        root = jnp.sqrt(sigma_scale[..., 0])
+    else:
+        root = jnp.ones_like(w_scale)
+    n = jnp.sqrt(jnp.sum(w_v * _sigma_times(sigma, w_v), axis=-1))
+    a = (jnp.sum(mu * w_v, axis=-1) / n) * (mu_scale / root)[..., 0]
+    return a, w_scale[..., 0], n * root[..., 0]
+
+
+def _threshold(tau, w_scale, n):
+    """tau' = tau / ||w_v||_Sigma without forming the norm."""
+    return divide(tau, w_scale) / n
 
 
 @numpy_or_jax
@@ -72,8 +90,8 @@ def keep_rates(mu, w_v, tau=0.0, sigma=None):
     """
     mu, w_v, sigma = _vectors(mu, w_v, sigma)
     tau = _validate.finite("tau", tau)
-    a, scale = _signal(mu, w_v, sigma)
-    t = tau / scale
+    a, w_scale, n = _signal(mu, w_v, sigma)
+    t = _threshold(tau, w_scale, n)
     return norm_sf(t - a), norm_sf(t + a)
 
 
@@ -87,9 +105,9 @@ def signal_weighted_rates(mu, w_v, tau=0.0):
     """
     mu, w_v, _ = _vectors(mu, w_v)
     tau = _validate.finite("tau", tau)
-    a, scale = _signal(mu, w_v)
-    t = tau / scale
-    m2 = jnp.sum(mu * mu, axis=-1)
+    a, w_scale, n = _signal(mu, w_v)
+    t = _threshold(tau, w_scale, n)
+    m2 = stable_norm(mu) ** 2
     return (
         m2 * norm_sf(t - a) + a * norm_pdf(t - a),
         m2 * norm_sf(t + a) - a * norm_pdf(t + a),
@@ -106,8 +124,9 @@ def tau_for_rate(mu, w_v, p, rate, sigma=None):
     mu, w_v, sigma = _vectors(mu, w_v, sigma)
     p = _validate.probability("p", p)
     rate = _validate.rate("rate", rate)
-    a, scale = _signal(mu, w_v, sigma)
-    return _tau_for_rate(a, p, rate) * scale
+    a, w_scale, n = _signal(mu, w_v, sigma)
+    tau = chunked(_tau_for_rate, [a, p, rate], [0, 0, 0], point_bytes=_ROOT_BYTES)
+    return tau * n * w_scale
 
 
 @jax.jit
@@ -134,9 +153,11 @@ def _tau_for_rate(a, p, rate):
 
 def _plane(mu, w_v):
     """(m, cos, sin, e1, e2) with e2 = 0 when w_v is parallel to mu."""
-    m = jnp.linalg.norm(mu, axis=-1)
-    e1 = mu / m[..., None]
-    v = w_v / jnp.linalg.norm(w_v, axis=-1, keepdims=True)
+    m = stable_norm(mu)
+    u, _ = unit_scaled(mu)
+    e1 = u / jnp.linalg.norm(u, axis=-1, keepdims=True)
+    v, _ = unit_scaled(w_v)
+    v = v / jnp.linalg.norm(v, axis=-1, keepdims=True)
     cos = jnp.clip(jnp.sum(e1 * v, axis=-1), -1.0, 1.0)
     resid = v - cos[..., None] * e1
     sin = jnp.linalg.norm(resid, axis=-1)
@@ -144,8 +165,13 @@ def _plane(mu, w_v):
     return m, cos, sin, e1, e2
 
 
-def _square_point(m, cos, sin, tau, p, lam):
-    """w_inf in the (e1, e2) plane for the square loss: (M + lam I)^-1 b (THEORY.md §3.2)."""
+def _square_point(m, cos, sin, tau, p, lam, data_weight=1.0):
+    """w_inf in the (e1, e2) plane for the square loss: (M + lam I)^-1 b (THEORY.md §3.2).
+
+    Returns (w, ok, direction): ``direction`` is c w with c = max(1, lam), of order one however
+    large lam is (w itself ~ b / lam may underflow); the accuracy is read from it.
+    ``data_weight`` multiplies the data term (the ridge term stays lam/2 |w|^2).
+    """
     mu2 = jnp.stack([m, jnp.zeros_like(m)])
     v2 = jnp.stack([cos, sin])
     a = m * cos
@@ -155,13 +181,16 @@ def _square_point(m, cos, sin, tau, p, lam):
     for s, weight in ((1.0, 1 - p), (-1.0, p)):
         c = tau - s * a
         q, dens = norm_sf(c), norm_pdf(c)
+        weight = data_weight * weight
         big_m = big_m + weight * (
             q * (eye + jnp.outer(mu2, mu2))
             + s * dens * (jnp.outer(mu2, v2) + jnp.outer(v2, mu2))
             + c * dens * jnp.outer(v2, v2)
         )
         b = b + weight * (s * q * mu2 + dens * v2)
-    return jnp.linalg.solve(big_m, b), jnp.asarray(True)
+    e = jnp.frexp(jnp.maximum(lam, 1.0))[1]  # solve at unit scale, exactly: w = 2^-e direction
+    direction = jnp.linalg.solve(jnp.ldexp(big_m, -e), b)
+    return jnp.ldexp(direction, -e), jnp.asarray(True), direction
 
 
 def _conditional_sd(rho):
@@ -209,12 +238,17 @@ def _logistic_point(m, cos, sin, tau, p, lam):
 
     In the separable case (``_separable``) returns the limiting unit direction w_v instead.
     """
-    args = (m, cos, sin, tau, p, lam)
     # Around w = 0, l(z) = log 2 - z/2 + z^2/8 + O(z^4): the minimiser of that quadratic model,
     # 2 (M + 4 lam I)^-1 b, starts Newton, and is the answer when it is so small that the
-    # O(z^2) relative correction is below rounding (almost nothing kept: the ridge wins).
-    w_quad = 2 * _square_point(m, cos, sin, tau, p, 4 * lam)[0]
-    negligible = jnp.linalg.norm(w_quad) * (m + 10.0) < 1e-8
+    # O(z^2) relative correction is below rounding (almost nothing kept, a tiny mu, or a lam so
+    # large that the ridge wins: there w ~ 1/lam may underflow, its direction does not).
+    # (The data term scaled by 1/4 rather than lam by 4: that cannot overflow.)
+    w_quad, _, quad_dir = _square_point(m, cos, sin, tau, p, lam, 0.25)
+    w_quad = 2 * w_quad
+    negligible = stable_norm(w_quad) * (m + 10.0) < 1e-8
+    # There Newton runs on a harmless stand-in problem (its result is discarded).
+    m, tau, lam = (jnp.where(negligible, safe, x) for x, safe in ((m, 1.0), (tau, 0.0), (lam, 1.0)))
+    args = (m, cos, sin, tau, p, lam)
     w0 = jnp.where(negligible | ~jnp.all(jnp.isfinite(w_quad)),
                    jnp.array([1.0, 0.0], w_quad.dtype), w_quad)
     parallel = sin == 0  # then beta = 0 by symmetry and the problem is one-dimensional
@@ -240,10 +274,12 @@ def _logistic_point(m, cos, sin, tau, p, lam):
     grad = jnp.where(parallel, jnp.array([1.0, 0.0]), 1.0) * jax.grad(objective)(w)
     tol = gradient_tolerance(w.dtype)
     converged = jnp.max(jnp.abs(grad)) <= tol * (1.0 + m * m + lam * jnp.max(jnp.abs(w)))
+    direction = jnp.where(negligible, quad_dir, w)
     w = jnp.where(negligible, w_quad, w)
-    separable = _separable(lam, tau)
+    separable = _separable(lam, tau) & ~negligible
     w = jnp.where(separable, jnp.stack([cos, sin]), w)
-    return w, converged | separable | negligible
+    direction = jnp.where(separable, jnp.stack([cos, sin]), direction)
+    return w, converged | separable | negligible, direction
 
 
 _POINT_SOLVERS = {"square": _square_point, "logistic": _logistic_point}
@@ -251,6 +287,7 @@ _POINT_SOLVERS = {"square": _square_point, "logistic": _logistic_point}
 
 def _inputs(mu, w_v, p, lam, tau, loss):
     mu, w_v, _ = _vectors(mu, w_v)
+    _validate.signal(mu)
     p = _validate.probability("p", p)
     lam = _validate.nonnegative("lam", lam)
     tau = _validate.finite("tau", tau)
@@ -261,26 +298,40 @@ def _inputs(mu, w_v, p, lam, tau, loss):
 def _flat_plane(mu, w_v, tau, *scalars):
     """Broadcast to one batch, flattened: (shape, m, cos, sin, tau', scalars..., e1, e2)."""
     m, cos, sin, e1, e2 = _plane(mu, w_v)
-    tau = tau / jnp.linalg.norm(w_v, axis=-1)
+    v, w_scale = unit_scaled(w_v)
+    tau = _threshold(tau, w_scale[..., 0], jnp.linalg.norm(v, axis=-1))
     shape = jnp.broadcast_shapes(m.shape, tau.shape, *(x.shape for x in scalars))
     flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (m, cos, sin, tau, *scalars)]
     return shape, flat, e1, e2
 
 
+# Peak intermediate bytes per grid point, from peak RSS: ~5 kB square (4096 points), ~670 kB
+# logistic (6.7 GB for 1e4 points unchunked; it differentiates a quadrature twice per step).
+_ROOT_BYTES = 8_000
+
+
+def _limit_bytes(loss, mu):
+    d = jnp.shape(mu)[-1]
+    return (700_000 if loss == "logistic" else 6_000) + 64 * d
+
+
+def _limit_chunked(mu, w_v, p, lam, tau, loss):
+    return chunked(functools.partial(_limit, loss=loss), [mu, w_v, p, lam, tau], [1, 1, 0, 0, 0],
+                   point_bytes=_limit_bytes(loss, mu), what=f"d = {jnp.shape(mu)[-1]}")
+
+
 @functools.partial(jax.jit, static_argnames="loss")
 def _limit(mu, w_v, p, lam, tau, loss):
     shape, flat, e1, e2 = _flat_plane(mu, w_v, tau, p, lam)
-    w2, ok = jax.vmap(_POINT_SOLVERS[loss])(*flat)
+    w2, ok, dir2 = jax.vmap(_POINT_SOLVERS[loss])(*flat)
     w2 = jnp.where(ok[:, None], w2, jnp.nan).reshape(shape + (2,))
+    dir2, _ = unit_scaled(dir2.reshape(shape + (2,)))
     w = w2[..., :1] * e1 + w2[..., 1:] * e2
     if loss == "logistic":  # no finite minimiser: report the direction through the accuracy only
         w = jnp.where(_separable(flat[5], flat[3]).reshape(shape)[..., None], jnp.nan, w)
     m = flat[0].reshape(shape)
-    acc = jnp.where(
-        jnp.linalg.norm(w2, axis=-1) > 0,
-        norm_cdf(safe_div(m * w2[..., 0], jnp.linalg.norm(w2, axis=-1))),
-        0.5,
-    )
+    size = jnp.linalg.norm(dir2, axis=-1)
+    acc = jnp.where(size > 0, norm_cdf(m * safe_div(dir2[..., 0], size)), 0.5)
     return w, jnp.where(jnp.isnan(w2[..., 0]), jnp.nan, acc)
 
 
@@ -291,7 +342,7 @@ def limit_weights(mu, w_v, p, lam, tau=0.0, loss="logistic"):
     Newton solver did not converge, and for the logistic loss at lam = 0 with tau >= 0: the kept
     set is then separable by w_v and w runs off to infinity along it (``limit_accuracy`` reports
     that direction's accuracy, Phi(mu^T w_v / ||w_v||))."""
-    w, _ = _limit(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
+    w, _ = _limit_chunked(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
     return w
 
 
@@ -299,7 +350,7 @@ def limit_weights(mu, w_v, p, lam, tau=0.0, loss="logistic"):
 def limit_accuracy(mu, w_v, p, lam, tau=0.0, loss="logistic"):
     """Accuracy Phi(mu^T w_inf / ||w_inf||) of the n -> inf classifier; same arguments as
     ``limit_weights``. Below Bayes whenever w_v is not parallel to mu."""
-    _, acc = _limit(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
+    _, acc = _limit_chunked(*_inputs(mu, w_v, p, lam, tau, loss), loss=loss)
     return acc
 
 
@@ -310,8 +361,8 @@ def _breakdown(mu, w_v, lam, tau, loss):
 
     def point(m, cos, sin, t, lam):
         def alignment(ps):  # mu-component of w_inf(p) on a batch of p; one compiled solver
-            w2, ok = jax.vmap(lambda p: solver(m, cos, sin, t, p, lam))(ps)
-            return w2[:, 0], ok
+            _, ok, dir2 = jax.vmap(lambda p: solver(m, cos, sin, t, p, lam))(ps)
+            return dir2[:, 0], ok
 
         def first_turn(lo, hi):
             ps = jnp.linspace(lo, hi, _BREAKDOWN_GRID)
@@ -348,7 +399,10 @@ def breakdown(mu, w_v, lam, tau=0.0, loss="logistic"):
     Compare with ``theory.pstar(*keep_rates(mu, w_v, tau))``: the measurable proxy.
     """
     mu, w_v, _ = _vectors(mu, w_v)
+    _validate.signal(mu)
     lam = _validate.nonnegative("lam", lam)
     tau = _validate.finite("tau", tau)
     _validate.loss(loss)
-    return _breakdown(mu, w_v, lam, tau, loss=loss)
+    return chunked(functools.partial(_breakdown, loss=loss), [mu, w_v, lam, tau], [1, 1, 0, 0],
+                   point_bytes=_BREAKDOWN_GRID * _limit_bytes(loss, mu),
+                   what=f"d = {jnp.shape(mu)[-1]}")

@@ -17,7 +17,16 @@ def pstar(phi, psi):
     broadcast; they lie in [0, 1] and are not both 0. Oracle: 1; no or random pruning: 1/2.
     """
     phi, psi = _validate.keep_rates(phi, psi)
+    phi, psi = _joint_unit(phi, psi)
     return phi / (phi + psi)
+
+
+def _joint_unit(phi, psi):
+    """(phi, psi) / max(phi, psi): both ratios are scale-free, and tiny rates keep their ratio
+    instead of underflowing in a product."""
+    scale = jnp.maximum(phi, psi)
+    scale = jnp.where(scale > 0, scale, 1.0)
+    return phi / scale, psi / scale
 
 
 @numpy_or_jax
@@ -28,6 +37,7 @@ def selected_error_rate(p, phi, psi):
     """
     p = _validate.probability("p", p)
     phi, psi = _validate.keep_rates(phi, psi)
+    phi, psi = _joint_unit(phi, psi)
     wrong = p * psi
     kept = wrong + (1 - p) * phi
     return safe_div(wrong, kept, fill=jnp.nan)

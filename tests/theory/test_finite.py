@@ -79,7 +79,7 @@ def test_kept_masses():
 
 
 @settings(max_examples=60, deadline=None)
-@given(h=st.floats(-60, 60), log_v=st.floats(-6, 12), start=st.floats(0, 1))
+@given(h=st.floats(-60, 60), log_v=st.floats(-6, 12), start=st.floats(0, 1, allow_subnormal=False))
 def test_prox_solves_its_equation(h, log_v, start):
     """P + V l'(P) = h, against brentq on the same monotone equation, from any warm start."""
     v = float(np.exp(log_v))
@@ -244,8 +244,8 @@ def test_large_lam_is_the_hebbian_classifier(loss):
 
 
 @settings(max_examples=40, deadline=None)
-@given(alpha=st.floats(0.2, 200), p=st.floats(0, 1), phi=st.floats(0.05, 1),
-       psi=st.floats(0.05, 1), mu_norm=st.floats(0.2, 2.5), log_lam=st.floats(-3, 1),
+@given(alpha=st.floats(0.2, 200), p=st.floats(0, 1, allow_subnormal=False), phi=st.floats(0.05, 1),
+       psi=st.floats(0.05, 1), mu_norm=st.floats(0.2, 2.5), log_lam=st.floats(-3, 1, allow_subnormal=False),
        rf=st.sampled_from([0.0, 0.2]), loss=st.sampled_from(LOSSES))
 def test_any_point_converges_and_respects_bayes(alpha, p, phi, psi, mu_norm, log_lam, rf, loss):
     """Random points: the solver converges, no linear rule beats Bayes (Phi(||mu||)) or does

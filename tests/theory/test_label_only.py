@@ -32,7 +32,7 @@ def pruned_sample(rng, n, p, phi, psi, mu, sigma=None):
 
 @settings(max_examples=12)
 @given(
-    seed=st.integers(0, 2**31 - 1), d=st.integers(1, 4), p=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**31 - 1), d=st.integers(1, 4), p=st.floats(0.0, 1.0, allow_subnormal=False),
     phi=rates, psi=rates, lam=st.floats(1e-3, 3.0), general=st.booleans(),
 )
 def test_square_limit_matches_large_sample_fit(seed, d, p, phi, psi, lam, general):
@@ -47,7 +47,7 @@ def test_square_limit_matches_large_sample_fit(seed, d, p, phi, psi, lam, genera
 
 @settings(max_examples=8)
 @given(
-    seed=st.integers(0, 2**31 - 1), d=st.integers(1, 3), p=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**31 - 1), d=st.integers(1, 3), p=st.floats(0.0, 1.0, allow_subnormal=False),
     phi=rates, psi=rates, lam=st.floats(1e-2, 1.0), general=st.booleans(),
 )
 def test_logistic_limit_matches_scikit_learn_on_a_large_sample(seed, d, p, phi, psi, lam, general):
@@ -101,7 +101,7 @@ def test_logistic_identity_limit_matches_independent_quadrature(p, phi, psi, m, 
 
 
 @settings(max_examples=6)
-@given(seed=st.integers(0, 2**31 - 1), p=st.floats(0, 1), phi=rates, psi=rates,
+@given(seed=st.integers(0, 2**31 - 1), p=st.floats(0, 1, allow_subnormal=False), phi=rates, psi=rates,
        lam=st.floats(1e-3, 3.0))
 def test_logistic_general_sigma_matches_direct_minimisation(seed, p, phi, psi, lam):
     """A second method: scipy BFGS on the population objective written with scipy quad."""
@@ -128,7 +128,7 @@ def test_logistic_general_sigma_matches_direct_minimisation(seed, p, phi, psi, l
                                rtol=1e-7, atol=1e-10)
 
 
-@given(p=st.floats(0, 1), phi=rates, psi=rates, lam=st.floats(1e-6, 10.0),
+@given(p=st.floats(0, 1, allow_subnormal=False), phi=rates, psi=rates, lam=st.floats(1e-6, 10.0),
        m=st.floats(0.1, 5.0), loss=st.sampled_from(["logistic", "square"]))
 def test_identity_accuracy_is_bayes_below_pstar_and_reversed_above(p, phi, psi, lam, m, loss):
     mu = np.array([m, 0.0])

@@ -34,7 +34,7 @@ def verified_sample(rng, n, mu, w_v, p, tau):
     return x, y, y_syn, correct, q
 
 
-@given(seed=st.integers(0, 2**31 - 1), d=st.integers(1, 4), tau=st.floats(-1.5, 1.5),
+@given(seed=st.integers(0, 2**31 - 1), d=st.integers(1, 4), tau=st.floats(-1.5, 1.5, allow_subnormal=False),
        general=st.booleans())
 def test_keep_rates_match_sampling(seed, d, tau, general):
     rng = np.random.default_rng(seed)
@@ -47,7 +47,7 @@ def test_keep_rates_match_sampling(seed, d, tau, general):
     assert abs(np.mean(-margin > tau) - psi) <= binomial_tolerance(psi, len(y))
 
 
-@given(seed=st.integers(0, 2**31 - 1), tau=st.floats(-1.0, 1.0))
+@given(seed=st.integers(0, 2**31 - 1), tau=st.floats(-1.0, 1.0, allow_subnormal=False))
 def test_signal_weighted_rates_match_sampling(seed, tau):
     rng = np.random.default_rng(seed)
     mu, w_v = rng.standard_normal(3), rng.standard_normal(3)
@@ -59,7 +59,7 @@ def test_signal_weighted_rates_match_sampling(seed, tau):
         assert abs(sample.mean() - value) <= Z * sample.std() / np.sqrt(len(y))
 
 
-@given(seed=st.integers(0, 2**31 - 1), p=st.floats(0, 1),
+@given(seed=st.integers(0, 2**31 - 1), p=st.floats(0, 1, allow_subnormal=False),
        rate=st.sampled_from([0.125, 0.25, 0.5, 0.9]))
 def test_top_rate_threshold_keeps_exactly_rate(seed, p, rate):
     rng = np.random.default_rng(seed)
@@ -75,8 +75,8 @@ def test_top_rate_threshold_keeps_exactly_rate(seed, p, rate):
 
 
 @settings(max_examples=10)
-@given(seed=st.integers(0, 2**31 - 1), d=st.integers(2, 4), p=st.floats(0, 1),
-       tau=st.floats(-1.0, 1.0), lam=st.floats(1e-3, 3.0))
+@given(seed=st.integers(0, 2**31 - 1), d=st.integers(2, 4), p=st.floats(0, 1, allow_subnormal=False),
+       tau=st.floats(-1.0, 1.0, allow_subnormal=False), lam=st.floats(1e-3, 3.0))
 def test_square_limit_matches_large_sample_fit(seed, d, p, tau, lam):
     rng = np.random.default_rng(seed)
     mu, w_v = rng.standard_normal(d), rng.standard_normal(d)
@@ -87,7 +87,7 @@ def test_square_limit_matches_large_sample_fit(seed, d, p, tau, lam):
 
 
 @settings(max_examples=6)
-@given(seed=st.integers(0, 2**31 - 1), p=st.floats(0, 1), tau=st.floats(-1.0, 1.0),
+@given(seed=st.integers(0, 2**31 - 1), p=st.floats(0, 1, allow_subnormal=False), tau=st.floats(-1.0, 1.0, allow_subnormal=False),
        lam=st.floats(1e-2, 1.0))
 def test_logistic_limit_matches_scikit_learn_on_a_large_sample(seed, p, tau, lam):
     rng = np.random.default_rng(seed)
@@ -181,7 +181,7 @@ def test_logistic_breakdown_against_scikit_learn_at_the_breakdown_point():
     assert sandwich_distance(x, y_syn, q, lam, w_hat, w_inf, "logistic") <= chi2_bound(2)
 
 
-@given(m=st.floats(0.3, 3.0), angle=st.floats(0.05, 1.5), p=st.floats(0, 0.4),
+@given(m=st.floats(0.3, 3.0), angle=st.floats(0.05, 1.5), p=st.floats(0, 0.4, allow_subnormal=False),
        lam=st.floats(1e-3, 10.0))
 @settings(max_examples=10)
 def test_plateau_is_below_bayes_unless_verifier_is_parallel(m, angle, p, lam):

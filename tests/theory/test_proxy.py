@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import theory
 
-prob = st.floats(0.0, 1.0, allow_nan=False)
+prob = st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False)
 positive_prob = st.floats(1e-6, 1.0, allow_nan=False)
 
 

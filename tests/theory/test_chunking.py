@@ -1,0 +1,67 @@
+"""Batched functions process their grid in memory-bounded chunks: results do not depend on the
+chunk size (bit for bit), a point too large for the budget is refused before any work, and
+calls traced by the caller's jit still compose."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import theory
+from theory import _numerics, label_only, linear_generator, linear_verifier
+
+MU = np.array([1.2, 0.3])
+W_V = np.array([1.0, 0.5])
+SIGMA = np.array([[1.0, 0.2], [0.2, 0.5]])
+P = np.linspace(0.0, 1.0, 37)
+
+CASES = {
+    "label_only logistic": lambda: label_only.limit_accuracy(P, 0.9, 0.3, MU, 0.1, sigma=SIGMA),
+    "label_only square weights": lambda: label_only.limit_weights(
+        P[:, None], 0.9, 0.3, MU, np.array([0.01, 1.0]), loss="square", sigma=SIGMA),
+    "label_only curve": lambda: label_only.limit_curve_parameters(P, 0.9, 0.3, MU, 0.1),
+    "verifier logistic": lambda: linear_verifier.limit_accuracy(MU, W_V, P, 0.1, tau=0.2),
+    "verifier square weights": lambda: linear_verifier.limit_weights(MU, W_V, P, 0.1,
+                                                                     loss="square"),
+    "verifier breakdown": lambda: linear_verifier.breakdown(MU, W_V, P[:5] + 0.01,
+                                                            loss="square"),
+    "tau_for_rate": lambda: linear_verifier.tau_for_rate(MU, W_V, P, 0.3),
+    "generator rates": lambda: linear_generator.keep_rates(MU, W_V, MU, tau=P - 0.5),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_results_do_not_depend_on_the_chunk_size(name, monkeypatch):
+    whole = CASES[name]()
+    for points in (1, 16, 48):  # padded to 16 each: 3, 3 and 1 chunks of P
+        monkeypatch.setattr(_numerics, "CHUNK_POINTS", points)
+        jax.tree_util.tree_map(np.testing.assert_array_equal, CASES[name](), whole)
+
+
+def test_chunks_cover_the_grid_in_order():
+    calls = []
+
+    def kernel(x, y):
+        calls.append(x.shape[0])
+        return x * 10 + y
+
+    x = np.arange(37.0).reshape(37, 1) * np.ones((1, 3))
+    out = _numerics.chunked(kernel, [jnp.asarray(x), jnp.asarray(2.0)], [0, 0],
+                            point_bytes=1, chunk=16)
+    np.testing.assert_array_equal(out, x * 10 + 2)
+    assert calls == [16] * 7  # 111 points in chunks of 16, the last one padded
+
+
+def test_a_point_larger_than_the_budget_is_refused_before_any_work(monkeypatch):
+    monkeypatch.setattr(_numerics, "MEMORY_BUDGET", 1000)
+    with pytest.raises(ValueError, match="d = 2.*memory budget"):
+        label_only.limit_accuracy(P, 0.9, 0.3, MU, 0.1)
+
+
+def test_traced_calls_are_not_chunked_and_still_compose(monkeypatch):
+    monkeypatch.setattr(_numerics, "CHUNK_POINTS", 1)
+    p = P[P != theory.pstar(0.9, 0.3)]  # at p* itself float32 may round either way
+    f = jax.jit(lambda p: label_only.limit_accuracy(p, 0.9, 0.3, jnp.asarray(MU), 0.1,
+                                                    loss="square"))
+    expected = label_only.limit_accuracy(p, 0.9, 0.3, MU, 0.1, loss="square")
+    np.testing.assert_allclose(f(jnp.asarray(p)), expected, atol=1e-6)
