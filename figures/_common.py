@@ -44,6 +44,13 @@ def data_dir_for(quick: bool, out_dir=None) -> Path:
     return out_dir_for(quick, out_dir) / "data"
 
 
+def _file_mode():
+    """0o666 less the umask: the mode a plain ``open`` would give a new file."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save(fig, stem: str, out_dir) -> list[Path]:
     """Write ``stem``.png and ``stem``.pdf into ``out_dir`` atomically; returns the paths."""
     out_dir = Path(out_dir)
@@ -52,6 +59,7 @@ def save(fig, stem: str, out_dir) -> list[Path]:
     for ext in ("png", "pdf"):
         target = out_dir / f"{stem}.{ext}"
         fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".{ext}", dir=out_dir)
+        os.fchmod(fd, _file_mode())  # mkstemp makes 0600; a figure is for colleagues too
         os.close(fd)
         try:
             fig.savefig(tmp, format=ext)

@@ -103,3 +103,22 @@ def test_quick_runs_never_write_the_committed_experiment_figures(tmp_path, monke
         stem = module.split(".")[-1]
         assert (quick / f"{stem}.png").exists() and (quick / f"{stem}.pdf").exists()
         assert (_common.HERE / f"{stem}.png").stat().st_mtime_ns == before[module]
+
+
+def test_saved_figures_follow_the_umask(tmp_path):
+    import os
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from figures import _common
+
+    old = os.umask(0o022)
+    try:
+        fig, _ = plt.subplots()
+        paths = _common.save(fig, "probe", tmp_path)
+    finally:
+        os.umask(old)
+    assert {oct(p.stat().st_mode & 0o777) for p in paths} == {oct(0o644)}
