@@ -23,12 +23,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
-from scipy.special import expit, ndtr
+from scipy.special import ndtr
 from threadpoolctl import threadpool_limits
 
-_NEWTON_MAX_ITER = 100
-_REFINE_MAX = 10
+from simulate.reference import fit_logistic, fit_square  # the same exact fits
+
 
 
 class SimResult(NamedTuple):
@@ -56,70 +55,6 @@ def _draw(key, p, phi, psi, mu_norm, *, n, n_real, d):
 
 
 # The fits run in NumPy/LAPACK: XLA's CPU dense solvers are far slower at d = 400.
-
-
-def _gram32(xs32, curvature, n):
-    """(1/n) X^T diag(curvature) X formed in float32, returned as float64: the O(n d^2) part,
-    several times faster than float64. It only preconditions: residuals, gradients and stopping
-    tests are float64, so the fitted w is float64-accurate."""
-    return ((xs32 * curvature.astype(np.float32)[:, None]).T @ xs32).astype(np.float64) / n
-
-
-def fit_square(xs, lam, n):
-    """argmin (1/n) sum_i (1 - xs_i^T w)^2 / 2 + (lam/2)||w||^2 over the kept rows ``xs`` (k, d),
-    n the full sample count: w = (X^T X / n + lam I)^-1 X^T 1 / n. Float32 Cholesky factor with
-    float64 iterative refinement (each residual is two float64 matrix-vector products)."""
-    d = xs.shape[1]
-    chol = cho_factor(_gram32(xs.astype(np.float32), np.ones(xs.shape[0]), n) + lam * np.eye(d))
-    rhs = xs.sum(axis=0) / n
-
-    def apply(w):
-        return xs.T @ (xs @ w) / n + lam * w
-
-    w = cho_solve(chol, rhs)
-    for _ in range(_REFINE_MAX):
-        res = rhs - apply(w)
-        if np.linalg.norm(res) <= 1e-13 * np.linalg.norm(rhs):
-            break
-        w = w + cho_solve(chol, res)
-    res = np.linalg.norm(rhs - apply(w)) / np.linalg.norm(rhs)
-    return w, bool(res <= 1e-10 and np.all(np.isfinite(w)))
-
-
-def fit_logistic(xs, lam, n):
-    """argmin (1/n) sum_i log(1 + exp(-xs_i^T w)) + (lam/2)||w||^2 over the kept rows ``xs``
-    (k, d), n the full sample count. Newton with Armijo backtracking from w = 0; the Hessian is
-    formed in float32 (inexact Newton), the objective, gradient and stopping test in float64."""
-    d = xs.shape[1]
-    xs32 = xs.astype(np.float32)
-
-    def objective(w):
-        return np.sum(np.logaddexp(0.0, -(xs @ w))) / n + 0.5 * lam * (w @ w)
-
-    def gradient(w):
-        s_neg = expit(-(xs @ w))
-        return -(xs.T @ s_neg) / n + lam * w, s_neg
-
-    w = np.zeros(d)
-    f = objective(w)
-    for _ in range(_NEWTON_MAX_ITER):
-        g, s_neg = gradient(w)
-        h = _gram32(xs32, s_neg * (1.0 - s_neg), n) + lam * np.eye(d)
-        step = cho_solve(cho_factor(h), g)
-        dec = g @ step
-        # Newton decrement at rounding level of f: the minimiser is reached.
-        if dec <= 1e-24 * (1.0 + abs(f)):
-            break
-        t, f_t = 1.0, objective(w - step)
-        while f_t > f - 1e-4 * t * dec and t > 1e-12:
-            t *= 0.5
-            f_t = objective(w - t * step)
-        if f_t > f - 1e-4 * t * dec:
-            break
-        w, f = w - t * step, f_t
-    g, _ = gradient(w)
-    # The gradient is O(1) at w = 0 (mean term B ||mu|| / 2, noise term sqrt(K / alpha) / 2).
-    return w, bool(np.linalg.norm(g) <= 1e-8 and np.all(np.isfinite(w)))
 
 
 def _one(key, p, phi, psi, mu_norm, lam, *, n, n_real, d, loss):
