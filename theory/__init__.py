@@ -5,7 +5,7 @@ verifier that keeps correct samples at rate ``phi`` and wrong ones at rate ``psi
 ridge-regularised linear classifier trained on what is kept. See THEORY.md for the model.
 """
 
-from . import finite, label_only, linear_generator, linear_verifier
+from . import finite, label_only, linear_generator, linear_verifier, scenario
 from .estimate import PstarEstimate, estimate_pstar
 from .gaussian import bayes_accuracy, linear_accuracy
 from .proxy import kept_mass, pstar, selected_error_rate, signed_signal
@@ -23,4 +23,5 @@ __all__ = [
     "linear_verifier",
     "finite",
     "linear_generator",
+    "scenario",
 ]
