@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from simulate import reference
-from theory import finite
+from theory import _general, finite
 from theory import scenario as sc
 
 MU = np.array([1.0, 0.0, 0.0])
@@ -95,6 +95,7 @@ def main(argv=None):
                          "z": (float(th.accuracy[k]) - mean) / se if se > 0 else float("nan"),
                          "quadrature_error": float(th.quadrature_error[k]),
                          "converged_fits": int(sim.converged.sum()),
+                         "rules": [_general.DEFAULT_OUTER, _general.DEFAULT_NODES],
                          "theory_seconds": t_theory}
                 payload["points"].append(point)
                 payload["summary"] = _summary(payload["points"])

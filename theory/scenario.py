@@ -522,5 +522,6 @@ def atoms(geo: Geometry, generator, verifier, *, real_fraction=0.0, tau=None, ou
     weight = np.concatenate(ws)
     u = np.concatenate(us)
     e = np.concatenate(es)
-    keep = weight > 1e-300
+    # atoms below 1e-14 of the largest move every average by < 1e-13: a quarter of a 2-D set
+    keep = weight > 1e-14 * weight.max() if weight.size else weight > 0
     return Atoms(weight[keep], u[keep], e[keep], mu_r, mu_m, active, g_dir, v_dir)
