@@ -26,9 +26,12 @@ import dataclasses
 import functools
 from typing import NamedTuple
 
+import jax
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import expit, ndtr
+
+from . import _validate
 
 __all__ = [
     "Flip", "LinearGenerator", "NoPruning", "LabelOnly", "LinearVerifier", "TopR",
@@ -39,38 +42,29 @@ __all__ = [
 LABELS = ("sign", "sample")
 
 
+def _scalar(name, x, check=None):
+    """One real number through the project's input policy (``theory._validate``)."""
+    check = check or _validate.finite
+    with jax.enable_x64(True):  # the checks convert through JAX: keep float64
+        arr = np.asarray(check(name, x))
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a single number; got shape {arr.shape}")
+    return float(arr)
+
+
 def _probability(name, x):
-    v = _real(name, x)
-    if not 0.0 <= v <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1]; got {v}")
-    return v
+    return _scalar(name, x, _validate.probability)
 
 
 def _real(name, x):
-    if isinstance(x, (bool, np.bool_, str, bytes)) or np.iscomplexobj(x):
-        raise ValueError(f"{name} must be a real number; got {x!r}")
-    try:
-        v = float(x)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a real number; got {x!r}") from err
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite; got {v}")
-    return v
+    return _scalar(name, x)
 
 
-def _vector(name, w):
-    if isinstance(w, (str, bytes)) or np.iscomplexobj(w):
-        raise ValueError(f"{name} must be a real vector; got {w!r}")
-    try:
-        arr = np.asarray(w, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a real vector; got {w!r}") from err
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a vector of length d >= 1; got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    if not np.any(arr):
-        raise ValueError(f"{name} must be a nonzero vector; got all zeros")
+def _vector(name, w, *, nonzero=True):
+    with jax.enable_x64(True):
+        arr = np.asarray(_validate.vector(name, w, nonzero=nonzero), dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one vector of length d >= 1; got shape {arr.shape}")
     arr.setflags(write=False)
     return arr
 
@@ -216,11 +210,7 @@ def _unit(w):
 def geometry(mu, generator, verifier) -> Geometry:
     """The scenario's Gram numbers; raises ValueError on mismatched dimensions."""
     check(generator, verifier)
-    mu = _vector("mu", mu) if np.any(np.asarray(mu, dtype=float)) else np.asarray(mu, float)
-    if mu.ndim != 1 or mu.size == 0:
-        raise ValueError(f"mu must be a vector of length d >= 1; got shape {mu.shape}")
-    if not np.all(np.isfinite(mu)):
-        raise ValueError("mu must be finite")
+    mu = _vector("mu", mu, nonzero=False)
     mu_norm = float(np.linalg.norm(mu))
     nan = float("nan")
     a_g = g_norm = a_v = v_norm = rho = nan
@@ -316,13 +306,11 @@ def _tail(x, sd):
     return (x > 0).astype(float)
 
 
-def _verifier_keep(verifier, tau_u, correct, t_v_mean, t_v_sd, yprime):
-    """P(keep | label correctness, y', and the law of t_v) for every verifier kind."""
+def _label_keep(verifier, correct):
+    """P(keep | the label's correctness) of a verifier that does not look at x."""
     if isinstance(verifier, NoPruning):
-        return np.ones_like(np.asarray(t_v_mean, float)) if t_v_mean is not None else 1.0
-    if isinstance(verifier, LabelOnly):
-        return np.where(correct, verifier.phi, verifier.psi)
-    return _tail(yprime * t_v_mean - tau_u, t_v_sd)
+        return 1.0
+    return np.where(correct, verifier.phi, verifier.psi)
 
 
 def keep_rates(mu, generator, verifier, *, tau=None, nodes=400):
@@ -356,7 +344,7 @@ def _rates(geo, generator, verifier, tau, nodes=400):
                 if isinstance(verifier, (LinearVerifier, TopR)):
                     keep = _tail(np.asarray(yprime * y * geo.a_v - tau_u), 1.0)
                 else:
-                    keep = _verifier_keep(verifier, tau_u, correct, None, None, yprime)
+                    keep = _label_keep(verifier, correct)
                 mass[(correct,)] += 0.5 * prob
                 kept[(correct,)] += 0.5 * prob * float(keep)
             continue
@@ -372,7 +360,7 @@ def _rates(geo, generator, verifier, tau, nodes=400):
                     mean, sd = _conditional_v(geo, y, t_g)
                     keep = _tail(yprime * mean - tau_u, sd)
                 else:
-                    keep = _verifier_keep(verifier, tau_u, correct, None, None, yprime)
+                    keep = _label_keep(verifier, correct)
                 mass[(correct,)] += 0.5 * float(np.sum(w * prob))
                 kept[(correct,)] += 0.5 * float(np.sum(w * prob * keep))
     m_c, m_w = mass[(True,)], mass[(False,)]
@@ -471,7 +459,7 @@ def atoms(geo: Geometry, generator, verifier, *, real_fraction=0.0, tau=None, ou
     for y in (1.0, -1.0):
         if not (has_g or has_v):  # flip generator, label-level verifier: no coordinates
             for yprime, prob in ((y, 1 - generator.p), (-y, generator.p)):
-                keep = _verifier_keep(verifier, 0.0, yprime == y, None, None, yprime)
+                keep = _label_keep(verifier, yprime == y)
                 add(0.5 * synth * prob * keep, 0.0, 0.0, yprime * y)
             continue
         # the first coordinate: s1 = y mu_r[0] + z1, segments at every rule's break
@@ -493,7 +481,7 @@ def atoms(geo: Geometry, generator, verifier, *, real_fraction=0.0, tau=None, ou
         for yprime, prob in cases:
             base = 0.5 * synth * w1 * prob
             if not has_v:
-                keep = _verifier_keep(verifier, 0.0, yprime == y, None, None, yprime)
+                keep = _label_keep(verifier, yprime == y)
                 add(base * keep, yprime * s1, 0.0, yprime * y)
             elif not two_d:
                 keep = _tail(yprime * v_dir[0] * s1 - tau_u, 0.0)
