@@ -66,6 +66,19 @@ def _alpha(x):
     return raw
 
 
+def _grid(alpha, lam):
+    """Validated (alpha, lam) broadcast: (shape, flat alpha, flat lam, curve id per point).
+
+    Points of one lam form one alpha curve (anchors and warm starts run along it)."""
+    alpha = _alpha(alpha)
+    with jax.enable_x64(True):  # the checks convert through JAX: keep float64
+        lam = np.asarray(_validate.nonnegative("lam", lam), float)
+    shape = np.broadcast_shapes(alpha.shape, lam.shape)
+    a_flat = np.broadcast_to(alpha, shape).ravel().astype(float)
+    l_flat = np.broadcast_to(lam, shape).ravel().astype(float)
+    return shape, a_flat, l_flat, np.unique(l_flat, return_inverse=True)[1].ravel()
+
+
 def _bucket(n):
     return max(8, 1 << int(np.ceil(np.log2(max(n, 1)))))
 
@@ -211,7 +224,7 @@ def _solve_logistic(fields, nodes, tol, max_iter):
     return y, ok, iters
 
 
-def _outputs(y, fields, atom_list):
+def _outputs(y, fields):
     v = np.where(fields["infinite"], 0.0, np.exp(y[:, 0]))
     a, am = y[:, 1:3], y[:, 3]
     rho = np.where(fields["infinite"], 0.0, np.exp(y[:, 4]))
@@ -221,7 +234,7 @@ def _outputs(y, fields, atom_list):
     return ndtr(ratio), m, q, v, rho
 
 
-def _solve_fields(fields, atom_list, fine_fields, loss, nodes, tol, max_iter, quadrature_check):
+def _solve_fields(fields, fine_fields, loss, nodes, tol, max_iter, quadrature_check):
     """Solve every point of ``fields``; returns per-point arrays (accuracy, y, ok, iters, qerr)."""
     n = fields["alpha"].size
     y = np.full((n, _ss.DIM), np.nan)
@@ -241,8 +254,8 @@ def _solve_fields(fields, atom_list, fine_fields, loss, nodes, tol, max_iter, qu
         if quadrature_check and fine_fields is not None and live.size:
             # the closed form still integrates over the atoms: compare with the finer rule
             fine_sub = {k: v[live] for k, v in fine_fields.items()}
-            acc_f = _outputs(_square(fine_sub), fine_sub, None)[0]
-            qerr[live] = np.abs(acc_f - _outputs(ys, sub, None)[0])
+            acc_f = _outputs(_square(fine_sub), fine_sub)[0]
+            qerr[live] = np.abs(acc_f - _outputs(ys, sub)[0])
     elif live.size:
         ys, good, it = _solve_logistic(sub, nodes, tol, max_iter)
         y[live], ok[live], iters[live] = ys, good, it
@@ -251,8 +264,8 @@ def _solve_fields(fields, atom_list, fine_fields, loss, nodes, tol, max_iter, qu
             fine_sub = {k: v[sel] for k, v in fine_fields.items()}
             coarse_sub = {k: v[sel] for k, v in fields.items()}
             dy = _correction(y[sel], coarse_sub, fine_sub, nodes)
-            acc_c = _outputs(y[sel], coarse_sub, None)[0]
-            acc_f = _outputs(y[sel] + dy, fine_sub, None)[0]
+            acc_c = _outputs(y[sel], coarse_sub)[0]
+            acc_f = _outputs(y[sel] + dy, fine_sub)[0]
             qerr[sel] = np.abs(acc_f - acc_c)
     return y, ok, iters, qerr
 
@@ -276,11 +289,12 @@ def _correction(y, coarse, fine, nodes):
 
 def _check_common(loss, real_fraction, nodes, outer, tol, max_iter):
     _validate.loss(loss)
-    rf = float(np.asarray(_validate.probability("real_fraction", real_fraction)))
+    with jax.enable_x64(True):  # float64 values, as in theory.finite.kept_masses
+        rf = float(np.asarray(_validate.probability("real_fraction", real_fraction)))
+        tol = float(np.asarray(_validate.finite("tol", tol)))
     for name, value, low in (("nodes", nodes, 8), ("outer", outer, 4), ("max_iter", max_iter, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    tol = float(np.asarray(_validate.finite("tol", tol)))
     if not 0 < tol <= 1e-4:
         raise ValueError(f"tol must be in (0, 1e-4]; got {tol}")
     return rf, int(nodes), int(outer), tol, int(max_iter)
@@ -310,15 +324,10 @@ def solve(alpha, mu, lam, *, generator, verifier, loss="logistic", real_fraction
     rf, nodes, outer, tol, max_iter = _check_common(loss, real_fraction, nodes, outer, tol,
                                                     max_iter)
     geo = _sc.geometry(mu, generator, verifier)
-    alpha = _alpha(alpha)
-    lam = np.asarray(_validate.nonnegative("lam", lam), float)
-    shape = np.broadcast_shapes(alpha.shape, lam.shape)
-    a_flat = np.broadcast_to(alpha, shape).ravel().astype(float)
-    l_flat = np.broadcast_to(lam, shape).ravel().astype(float)
+    shape, a_flat, l_flat, curve = _grid(alpha, lam)
     tau = _sc._tau(verifier, geo, generator)
     coarse = _sc.atoms(geo, generator, verifier, real_fraction=rf, tau=tau, outer=outer)
     n = a_flat.size
-    curve = np.unique(l_flat, return_inverse=True)[1].ravel()
     fields = _fields_for(a_flat, l_flat, [coarse] * n, curve)
     fine_fields = None
     if quadrature_check:
@@ -326,9 +335,9 @@ def solve(alpha, mu, lam, *, generator, verifier, loss="logistic", real_fraction
                          real_nodes=48)
         fine_fields = _fields_for(a_flat, l_flat, [fine] * n, curve)
     with jax.enable_x64(True):
-        y, ok, iters, qerr = _solve_fields(fields, [coarse], fine_fields, loss, nodes, tol,
+        y, ok, iters, qerr = _solve_fields(fields, fine_fields, loss, nodes, tol,
                                            max_iter, quadrature_check)
-    acc, m, q, v, rho = _outputs(y, fields, None)
+    acc, m, q, v, rho = _outputs(y, fields)
     a = y[:, 1:3]
     og = geo.g_norm * (a @ coarse.g_dir) if np.isfinite(geo.g_norm) else np.full(n, np.nan)
     ov = geo.v_norm * (a @ coarse.v_dir) if np.isfinite(geo.v_norm) else np.full(n, np.nan)
@@ -390,13 +399,8 @@ def generations(alpha, mu, lam, *, initial, verifier, generations, labels="sampl
     if labels not in _sc.LABELS:
         raise ValueError(f"labels must be one of {_sc.LABELS}; got {labels!r}")
     geo0 = _sc.geometry(mu, initial, verifier)
-    alpha = _alpha(alpha)
-    lam = np.asarray(_validate.nonnegative("lam", lam), float)
-    shape = np.broadcast_shapes(alpha.shape, lam.shape)
-    a_flat = np.broadcast_to(alpha, shape).ravel().astype(float)
-    l_flat = np.broadcast_to(lam, shape).ravel().astype(float)
+    shape, a_flat, l_flat, curve = _grid(alpha, lam)
     n = a_flat.size
-    curve = np.unique(l_flat, return_inverse=True)[1].ravel()
     rule = _sc.LinearGenerator(np.ones(1), labels)  # the model as a generator: Gram numbers only
     has_v = isinstance(verifier, (_sc.LinearVerifier, _sc.TopR))
     out = {k: np.full((n, generations), np.nan) for k in
@@ -406,26 +410,19 @@ def generations(alpha, mu, lam, *, initial, verifier, generations, labels="sampl
     gens = [initial] * n
     alive = np.ones(n, bool)
     for t in range(generations):
-        atom_list, taus = [], []
-        for i in range(n):
-            if not alive[i]:
-                atom_list.append(atom_list[0] if atom_list else None)
-                taus.append(0.0)
-                continue
-            tau = _sc._tau(verifier, geos[i], gens[i])
-            taus.append(tau)
-            atom_list.append(_sc.atoms(geos[i], gens[i], verifier, real_fraction=rf, tau=tau,
-                                       outer=outer))
         live = np.flatnonzero(alive)
         if live.size == 0:
             break
-        filler = atom_list[live[0]]
-        atom_list = [a if a is not None else filler for a in atom_list]
+        taus = [_sc._tau(verifier, geos[i], gens[i]) if alive[i] else 0.0 for i in range(n)]
+        built = {i: _sc.atoms(geos[i], gens[i], verifier, real_fraction=rf, tau=taus[i],
+                              outer=outer) for i in live}
+        # stopped points (not converged, or w = 0) ride along on a live point's atoms, masked
+        atom_list = [built.get(i, built[live[0]]) for i in range(n)]
         fields = _fields_for(a_flat, l_flat, atom_list, curve)
         with jax.enable_x64(True):
-            y, ok, _, _ = _solve_fields(fields, atom_list, None, loss, nodes, tol, max_iter,
+            y, ok, _, _ = _solve_fields(fields, None, loss, nodes, tol, max_iter,
                                         False)
-        acc, m, q, _, _ = _outputs(y, fields, None)
+        acc, m, q, _, _ = _outputs(y, fields)
         ok &= alive
         for i in live:
             g = geos[i]

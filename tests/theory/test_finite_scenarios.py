@@ -246,3 +246,14 @@ def test_bad_input_names_the_parameter(kwargs, name):
 def test_scenario_objects_refuse_bad_values(make, name):
     with pytest.raises(ValueError, match=name):
         make()
+
+
+def test_parameters_keep_float64():
+    """lam, real_fraction and the scenario's rates enter in float64 (validation converts
+    through JAX, whose default is float32): the closed forms of both solvers agree to rounding."""
+    alpha = np.array([0.7, 3.0, 20.0])
+    new = finite.solve(alpha, MU, 0.05, generator=sc.flip(0.3), verifier=sc.label_only(0.9, 0.3),
+                       loss="square", real_fraction=0.3, quadrature_check=False)
+    old = finite.accuracy(alpha, 0.3, 0.9, 0.3, 1.0, 0.05, loss="square", real_fraction=0.3)
+    np.testing.assert_allclose(new.q, old.q, rtol=1e-12)
+    np.testing.assert_allclose(new.m, old.m, rtol=1e-12)
