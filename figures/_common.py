@@ -84,6 +84,29 @@ def sweep_results(name: str, *, quick: bool = False, out_dir=None, executor: str
     return sweep.run(spec, store, executor=executor, scheduler=scheduler, progress=progress)
 
 
+QUICK_THEORY_POINTS = 8
+
+
+def sweep_theory(name: str, *, quick: bool = False, out_dir=None, dense: str = "n",
+                 points: int | None = None, progress: bool = True):
+    """The finite-n theory curves of ``figures/sweeps/<name>[-quick].toml``
+    (``simulate.curves``), stored beside its results and computed only when missing."""
+    from simulate import curves, sweep
+
+    spec = sweep.load(SWEEPS / f"{name}{'-quick' if quick else ''}.toml")
+    if points is None:
+        points = QUICK_THEORY_POINTS if quick else curves.DEFAULT_POINTS
+    return curves.stored_theory(spec, data_dir_for(quick, out_dir) / spec.name, dense=dense,
+                                points=points, progress=progress)
+
+
+def curve(theory_table, match: dict, x: str = "n", y: str = "theory_finite_accuracy"):
+    """(x, y) arrays of the theory rows whose columns equal ``match``, sorted by x."""
+    rows = [r for r in theory_table.rows if all(r.get(k) == v for k, v in match.items())]
+    rows.sort(key=lambda r: r[x])
+    return (np.array([r[x] for r in rows], float), np.array([r[y] for r in rows], float))
+
+
 def mean_se(values) -> tuple[float, float]:
     """Mean and standard error (NaN-free values; se = 0 for one value)."""
     v = np.asarray([x for x in values if x == x], float)

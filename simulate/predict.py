@@ -26,7 +26,8 @@ import numpy as np
 import theory
 from theory import label_only, linear_generator, linear_verifier
 
-__all__ = ["Request", "predict", "finite_columns", "LABEL_LEVEL", "label_level_rates"]
+__all__ = ["Request", "request_of", "predict", "finite_columns", "LABEL_LEVEL",
+           "label_level_rates"]
 
 LABEL_LEVEL = ("none", "random", "oracle", "label_only")
 _MIN_BUCKET = 8
@@ -60,6 +61,25 @@ def label_level_rates(pruner) -> tuple[float, float]:
     if pruner.kind == "label_only":
         return pruner.phi, pruner.psi
     return np.nan, np.nan
+
+
+def request_of(gen, prn, *, lam, loss, real_fraction, w_g=None, w_v=None) -> Request:
+    """The ``Request`` of a generator and pruner of ``simulate.generators`` / ``pruners``.
+    ``w_g``, ``w_v``: their fitted directions where they have none of their own (a trained
+    generator, a supervised verifier)."""
+    w_g = getattr(gen, "w_g", None) if w_g is None else w_g
+    w_v = getattr(prn, "w_v", None) if w_v is None else w_v
+    # A supervised verifier is, once fitted, a linear verifier (or top-r with ``rate``).
+    kind = ("top_r" if prn.rate is not None else "linear") if prn.kind == "supervised" \
+        else prn.kind
+    return Request(
+        generator="flip" if gen.kind == "flip" else "linear", p=getattr(gen, "p", np.nan),
+        w_g=None if w_g is None else np.asarray(w_g),
+        pruner=kind, label_rates=label_level_rates(prn),
+        w_v=None if w_v is None else np.asarray(w_v),
+        tau=float(np.asarray(getattr(prn, "tau", np.nan))),
+        rate=float(getattr(prn, "rate", None) or np.nan),
+        lam=lam, loss=loss, real_fraction=real_fraction, rule=getattr(gen, "rule", "sign"))
 
 
 def _bucket(k):

@@ -39,7 +39,7 @@ from ._checks import (
 )
 from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
 from .generators import fit_on_real
-from .predict import Request, finite_columns, label_level_rates, predict
+from .predict import finite_columns, predict, request_of
 from .pruners import measure
 from .table import Table
 
@@ -248,9 +248,6 @@ def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, 
         gen, prn, rf = gens[gi], prns[pi], fractions[fi]
         w_g = results.get(f"w_g_{gi}", getattr(gen, "w_g", None))  # (G, d) when fitted per seed
         w_v = results.get(f"w_v_{pi}", getattr(prn, "w_v", None))
-        # A supervised verifier is, once fitted, a linear verifier (or top-r with ``rate``).
-        prn_kind = ("top_r" if prn.rate is not None else "linear") if prn.kind == "supervised" \
-            else prn.kind
         # The generator's own test accuracy, where it is a linear rule (linear, trained).
         gen_acc = (np.full(len(ids), np.nan) if w_g is None else np.broadcast_to(
             np.asarray(theory.linear_accuracy(np.asarray(w_g), mu, sigma)), (len(ids),)))
@@ -273,19 +270,12 @@ def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, 
                         "generator_accuracy": float(gen_acc[si]),
                     })
                     if with_theory:
-                        requests.append(Request(
-                            generator="flip" if gen.kind == "flip" else "linear",
-                            p=getattr(gen, "p", np.nan),
+                        requests.append(request_of(
+                            gen, prn, lam=lam, loss=loss, real_fraction=rf,
                             w_g=None if w_g is None else np.asarray(w_g)[si] if np.ndim(w_g) == 2
                             else np.asarray(w_g),
-                            pruner=prn_kind, label_rates=label_level_rates(prn),
                             w_v=None if w_v is None else np.asarray(w_v)[si] if np.ndim(w_v) == 2
-                            else np.asarray(w_v),
-                            tau=float(np.asarray(getattr(prn, "tau", np.nan))),
-                            rate=float(getattr(prn, "rate", None) or np.nan),
-                            lam=lam, loss=loss, real_fraction=rf,
-                            rule=getattr(gen, "rule", "sign"),
-                        ))
+                            else np.asarray(w_v)))
             v += 1
     if with_theory:
         predicted = predict(requests, mu, sigma)
