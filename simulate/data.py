@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory._numerics import unit_scaled
+from theory.conventions import unit_scaled
 
 from ._checks import check_finite, check_nonnegative_int, check_vector
 
