@@ -26,7 +26,6 @@ trainings resume from checkpoints. Results: ``results.csv``, ``summary.json``, `
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -286,9 +285,8 @@ def summarize(rows) -> dict:
 
 
 def load_results(out):
-    out = Path(out)
-    if not (out / "results.csv").exists():
-        raise ValueError(f"{out} holds no finished summarization run (no results.csv)")
-    _, rows = store.read_csv(out / "results.csv")
-    summary = json.loads((out / "summary.json").read_text())
+    """(rows, summary) of a finished run."""
+    rows, summary = store.read_run(out, "summarization run")
+    if not summary:
+        raise ValueError(f"{out} holds no summary.json of a finished summarization run")
     return rows, summary
