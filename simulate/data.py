@@ -1,4 +1,5 @@
-"""The binary Gaussian mixture and its per-sample random numbers (THEORY.md §1).
+"""The binary Gaussian mixture and its per-sample random numbers
+(docs/theory.md, section 'Model and notation').
 
     y uniform on {-1, +1},   x | y ~ N(y mu, Sigma),   Sigma = L L^T.
 

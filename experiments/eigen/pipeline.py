@@ -1,4 +1,5 @@
-"""Generate -> verify -> retrain on the eigenvalue task (EXPERIMENTS.md, "Protocol").
+"""Generate -> verify -> retrain on the eigenvalue task
+(docs/experiments.md, section 'Eigenvalue protocol').
 
 1. ``generator``: a transformer trained on ``n_real`` real matrices (stopped while imperfect).
 2. ``synthesize``: beam search (beam ``beam``) on ``n_synth`` fresh matrices: the candidates.

@@ -1,4 +1,5 @@
-"""Generate -> verify -> fine-tune on summarization (EXPERIMENTS.md, "Summarization").
+"""Generate -> verify -> fine-tune on summarization
+(docs/experiments.md, section 'Summarization protocol').
 
 1. A corpus of ``n_articles`` articles (``corpus.make_corpus``, or XLSUM files through
    ``records.read_xlsum``), split into train / held-out test; a fraction ``real_fraction`` of the
