@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._finite_simulation import simulate_until
+from simulate.reference import label_only_until as simulate_until
 from theory import finite
 
 OUT = Path(__file__).with_name("validate_finite.json")

@@ -14,3 +14,8 @@ they are missing; ``--quick`` uses the reduced ``*-quick.toml`` grids and writes
 Theory figures: ``fig_breakdown_gap`` (proxy p* against the exact breakdown of a linear
 verifier) and ``fig_finite`` (finite-sample learning curves over stored simulations).
 """
+
+from pathlib import Path
+
+# Stored results the figures are drawn from (public: the command line checks what is there).
+DATA = Path(__file__).resolve().parent / "data"

@@ -18,10 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from figures import DATA  # noqa: E402  (the scripts use it as _common.DATA)
+
 HERE = Path(__file__).resolve().parent
 STYLE = HERE / "beyond_collapse.mplstyle"
 SWEEPS = HERE / "sweeps"
-DATA = HERE / "data"
 QUICK_OUT = Path("results") / "quick"
 
 
@@ -114,6 +115,17 @@ def mean_se(values) -> tuple[float, float]:
         return float("nan"), float("nan")
     se = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
     return float(v.mean()), float(se)
+
+
+def spearman(x, y) -> float:
+    """Spearman's rho; NaN with fewer than three points or a constant input (as the experiment
+    summaries compute it)."""
+    from scipy import stats
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(stats.spearmanr(x, y).statistic)
 
 
 def group(table, keys, value="accuracy"):

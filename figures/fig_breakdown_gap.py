@@ -1,4 +1,5 @@
-"""Figure: the proxy p* against the exact breakdown p_break of a linear verifier (THEORY.md §3.2).
+"""Figure: the proxy p* against the exact breakdown p_break of a linear verifier
+(docs/theory.md, section 'Linear verifiers').
 
 A verifier that keeps a synthesized sample iff y' x^T w_v > 0, at angle theta from mu
 (||mu|| = 1.2), prunes a flip generator. Its measurable proxy is p* = Phi(||mu|| cos theta). The

@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from figures import _common
+from simulate import store
 
 STEM = "fig_eigen"
 DATA = _common.DATA / "eigen-cpu"
@@ -26,9 +28,7 @@ DATA = _common.DATA / "eigen-cpu"
 
 def render(quick=False, out_dir=None, executor="local", scheduler=None, progress=True,
            data_dir=None):
-    from experiments.eigen import pipeline
-
-    rows, summary = pipeline.load_results(data_dir or DATA)
+    rows, summary = store.read_run(data_dir or DATA, "eigenvalue run")
     _common.use_style()
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
@@ -80,7 +80,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
         right.annotate(r["verifier"], (r["pstar"], r["accuracy"]), fontsize=6.5,
                        xytext=(3, 3), textcoords="offset points")
     right.axhline(gen["accuracy"], color="0.3", ls="--", lw=1.5, label="generator")
-    rho = pipeline.spearman(x, y)
+    rho = _common.spearman(x, y)
     right.text(0.03, 0.95, f"Spearman rho = {rho:.2f} ({len(x)} verifiers)",
                transform=right.transAxes, va="top",
                bbox=dict(boxstyle="round", fc="white", ec="0.7"))

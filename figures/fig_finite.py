@@ -22,13 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from figures import _common
+from theory import finite, label_only, pstar
 
-from figures import _common  # noqa: E402
-from theory import finite, label_only, pstar  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 DATA = HERE / "data" / "fig_finite_sim.json"
 ALPHAS = (1.0, 4.0, 16.0, 64.0)
@@ -38,7 +35,7 @@ MU_NORM, LAM, LOSS, D, DRAWS, ROOT_SEED = 1.0, 1e-2, "logistic", 400, 8, 7
 
 
 def make_simulations():
-    from benchmarks._finite_simulation import simulate  # a simulator independent of simulate/
+    from simulate.reference import label_only as simulate  # independent of simulate.run
 
     records = []
     index = 0

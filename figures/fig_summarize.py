@@ -17,16 +17,19 @@ import sys
 from pathlib import Path
 
 from figures import _common
+from simulate import store
 
 STEM = "fig_summarize"
 DATA = _common.DATA / "summarize-cpu"
+# The correctness rules whose p* the run stores (columns pstar_<rule>; experiments.summarize.pstar).
+RULES = ("threshold", "best", "pairwise")
 
 
 def render(quick=False, out_dir=None, executor="local", scheduler=None, progress=True,
            data_dir=None):
-    from experiments.summarize import pipeline, pstar
-
-    rows, summary = pipeline.load_results(data_dir or DATA)
+    rows, summary = store.read_run(data_dir or DATA, "summarization run")
+    if not summary:
+        raise ValueError(f"{data_dir or DATA} holds no summary.json of a summarization run")
     _common.use_style()
     import matplotlib.pyplot as plt
 
@@ -62,7 +65,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
         at = [r for r in synth if r["size"] == size]
         rhos = by_size.get(str(size)) or (summary["spearman_pstar_rouge1"]
                                           if size == largest else {})
-        for rule in pstar.RULES:
+        for rule in RULES:
             rho = rhos.get(rule, float("nan"))
             right.scatter([r[f"pstar_{rule}"] for r in at], [r["rouge1"] for r in at],
                           marker=markers[rule], s=36, color=shade, alpha=0.8,

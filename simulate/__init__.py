@@ -1,4 +1,4 @@
-"""Simulations of training on verified synthesized data (arXiv 2406.07515, THEORY.md).
+"""Simulations of training on verified synthesized data (arXiv 2406.07515; docs/theory.md).
 
 Draw real and synthesized data from the Gaussian mixture x | y ~ N(y mu, Sigma), label it with a
 generator, prune it with a verifier, fit a ridge classifier and score it exactly, over grids of

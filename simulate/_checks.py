@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory._numerics import numpy_or_jax as _theory_numpy_or_jax
-from theory._validate import real_dtype
+from theory.conventions import numpy_or_jax as _theory_numpy_or_jax
+from theory.conventions import real_dtype
 
 # Seeds and seed ids feed jax.random: the root seed is a signed 64-bit integer, seed ids are
 # folded in as unsigned 32-bit ones.

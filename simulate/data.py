@@ -1,4 +1,5 @@
-"""The binary Gaussian mixture and its per-sample random numbers (THEORY.md §1).
+"""The binary Gaussian mixture and its per-sample random numbers
+(docs/theory.md, section 'Model and notation').
 
     y uniform on {-1, +1},   x | y ~ N(y mu, Sigma),   Sigma = L L^T.
 
@@ -16,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory._numerics import unit_scaled
+from theory.conventions import unit_scaled
 
 from ._checks import check_finite, check_nonnegative_int, check_vector
 

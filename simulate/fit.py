@@ -1,4 +1,4 @@
-"""Batched ridge fits of the downstream classifier (THEORY.md §1).
+"""Batched ridge fits of the downstream classifier (docs/theory.md, section 'Model and notation').
 
 Each problem ``v`` minimises
 

@@ -1,4 +1,5 @@
-"""Generators: models that synthesize a label y' for an input x (THEORY.md §1).
+"""Generators: models that synthesize a label y' for an input x
+(docs/theory.md, section 'Model and notation').
 
 A generator maps (key, x (n, d), y (n,)) to labels y' (n,) in {-1, +1}; the true label y is
 used only by generators that corrupt it (``flip``). Generators that are themselves trained on

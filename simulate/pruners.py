@@ -1,4 +1,5 @@
-"""The pruning interface, and how its keep rates are measured (THEORY.md §1, §2, §5).
+"""The pruning interface, and how its keep rates are measured (docs/theory.md, sections
+'Model and notation', 'The proxy p*', 'Estimating p* from an audit set').
 
 A pruner (a verifier) maps (key, inputs, synthesized labels, optional scores, optional
 correctness) to keep decisions:
@@ -12,7 +13,8 @@ label-only). Pruners that ignore ``inputs`` (all but ``linear``, and ``top_r`` g
 on any kind of candidate, so the transformer and summarization experiments reuse them.
 
 ``measure(correct, kept)`` gives p, phi, psi and p* of any pruner by the same formulas
-(THEORY.md §5); ``audit`` adds credible intervals through ``theory.estimate_pstar``.
+(docs/theory.md, section 'Estimating p* from an audit set'); ``audit`` adds credible intervals
+through ``theory.estimate_pstar``.
 
 - ``none()``: keep all (phi = psi = 1, p* = 1/2).  ``random(rate)``: keep with prob. ``rate``.
 - ``oracle()``: keep iff correct (phi = 1, psi = 0, p* = 1).
@@ -212,7 +214,7 @@ def none() -> NoPruning:
     return NoPruning()
 
 
-def random(rate) -> Random:  # noqa: A001 - the pruner's name in THEORY.md
+def random(rate) -> Random:  # noqa: A001 - the pruner's name in docs/theory.md
     return Random(rate)
 
 

@@ -13,10 +13,15 @@ gradient norm below 1e-8), and the test accuracy of sign(x^T w) is Phi(mu^T w / 
 
 Randomness: draw ``s`` of grid point ``index`` uses fold_in(fold_in(key(root_seed), index), s),
 one stream per purpose below, so a result does not depend on which other draws are made.
+
+``label_only`` and ``label_only_until`` are the special case of a flip generator with label-only
+pruning and ||mu|| e_1 as the mean, with their own key derivation (below); they made the stored
+simulations of ``figures/fig_finite.py`` and ``benchmarks/validate_finite.py``.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -25,7 +30,8 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.special import expit, ndtr
 
-__all__ = ["Draws", "simulate", "generations", "fit_square", "fit_logistic"]
+__all__ = ["Draws", "simulate", "generations", "label_only", "label_only_until", "fit_square",
+           "fit_logistic"]
 
 _NEWTON_MAX_ITER = 100
 _REFINE_MAX = 10
@@ -204,3 +210,81 @@ def generations(alpha, mu, lam, *, initial, verifier, generations, labels="sampl
         rows.append(per)
     arr = np.array(rows, dtype=float)  # (draws, generations, 4)
     return Draws(arr[..., 0], arr[..., 1], arr[..., 2], arr[..., 3].astype(bool))
+
+
+# --- flip generator, label-only pruning ------------------------------------------------------
+# Key of draw ``s`` at grid point ``index``: fold_in(fold_in(PRNGKey(root_seed), index), s), split
+# four ways (labels, noise, flips, keep decisions). Kept as it was when the stored simulations
+# were made, so that they can be reproduced bit for bit.
+
+
+@functools.partial(jax.jit, static_argnames=("n", "n_real", "d"))
+def _label_only_draw(key, p, phi, psi, mu_norm, *, n, n_real, d):
+    """(features y'_i x_i, keep decisions q_i) of one training set; shapes (n, d), (n,)."""
+    k_y, k_z, k_flip, k_keep = jax.random.split(key, 4)
+    y = jnp.where(jax.random.bernoulli(k_y, 0.5, (n,)), 1.0, -1.0)
+    z = jax.random.normal(k_z, (n, d))
+    x = z.at[:, 0].add(y * mu_norm)
+    synthetic = jnp.arange(n) >= n_real
+    flip = jax.random.bernoulli(k_flip, p, (n,)) & synthetic
+    u = jax.random.uniform(k_keep, (n,))
+    keep = jnp.where(synthetic, jnp.where(flip, u < psi, u < phi), True)
+    y_train = jnp.where(flip, -y, y)
+    return y_train[:, None] * x, keep
+
+
+def _label_only_one(key, p, phi, psi, mu_norm, lam, *, n, n_real, d, loss):
+    with jax.enable_x64(True):
+        xs, keep = _label_only_draw(key, p, phi, psi, mu_norm, n=n, n_real=n_real, d=d)
+        xs, keep = np.asarray(xs), np.asarray(keep)
+    # Dropped samples contribute nothing to the objective; the 1/n keeps the full n.
+    fit = fit_square if loss == "square" else fit_logistic
+    w, ok = fit(xs[keep], lam, n)
+    m = mu_norm * w[0]
+    q = float(w @ w)
+    acc = float(ndtr(m / np.sqrt(q))) if q > 0 else 0.5
+    return acc, m, q, ok
+
+
+def label_only(alpha, p, phi, psi, mu_norm, lam, loss="logistic", real_fraction=0.0, *, d=400,
+               seeds=range(8), root_seed=0, index=0) -> Draws:
+    """Fit on ``len(seeds)`` training sets of a flip generator (error rate ``p``) pruned by a
+    label-only verifier (``phi``, ``psi``), with ``real_fraction`` real samples; one point.
+
+    Scalars in; arrays of shape (len(seeds),) out. ``index`` identifies the grid point for the
+    key derivation, ``seeds`` the draws within it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    n = round(alpha * d)
+    n_real = round(real_fraction * n)
+    root = jax.random.fold_in(jax.random.PRNGKey(root_seed), index)
+    out = []
+    # One BLAS thread: at d = 400 a second one gains little and fights XLA's own thread pool
+    # (measured: 3x slower fits on 2 cores without the limit).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for s in seeds:
+            key = jax.random.fold_in(root, s)
+            out.append(_label_only_one(key, float(p), float(phi), float(psi), float(mu_norm),
+                                       float(lam), n=n, n_real=n_real, d=int(d), loss=loss))
+    acc, m, q, ok = (np.array(v) for v in zip(*out))
+    return Draws(acc, m, q, ok.astype(bool))
+
+
+def label_only_until(alpha, p, phi, psi, mu_norm, lam, loss="logistic", real_fraction=0.0, *,
+                     d=400, target_se=0.003, min_seeds=8, max_seeds=400, batch=8, root_seed=0,
+                     index=0) -> Draws:
+    """``label_only`` in batches of ``batch`` draws until the standard error of the mean
+    accuracy is at most ``target_se`` (or ``max_seeds`` draws were made)."""
+    parts = []
+    done = 0
+    while True:
+        res = label_only(alpha, p, phi, psi, mu_norm, lam, loss, real_fraction, d=d,
+                         seeds=range(done, done + batch), root_seed=root_seed, index=index)
+        parts.append(res)
+        done += batch
+        acc = np.concatenate([r.accuracy for r in parts])
+        se = acc.std(ddof=1) / np.sqrt(acc.size)
+        if done >= max(min_seeds, 2) and (se <= target_se or done >= max_seeds):
+            break
+    return Draws(*(np.concatenate(v) for v in zip(*parts)))

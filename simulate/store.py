@@ -29,7 +29,7 @@ import threading
 from pathlib import Path
 
 __all__ = ["unit_hash", "write_atomic", "write_json", "read_json", "write_unit", "read_unit",
-           "write_csv", "read_csv", "csv_text", "Damaged", "DirectoryLock"]
+           "write_csv", "read_csv", "csv_text", "read_run", "Damaged", "DirectoryLock"]
 
 UNITS = "units"
 
@@ -93,6 +93,27 @@ def read_json(path):
         raise Damaged(f"{path}: not UTF-8 text ({err.reason})") from None
     except (ValueError, RecursionError) as err:  # a huge integer, deep nesting
         raise Damaged(f"{path}: not valid JSON ({type(err).__name__})") from None
+
+
+def read_run(out, what: str = "run", names=("model", "verifier")) -> tuple[list[dict], dict]:
+    """(rows, summary) of a finished experiment folder: its ``results.csv`` and, when present,
+    its ``summary.json`` (``{}`` otherwise).
+
+    The one reader of stored experiment results; it needs nothing of the code that made them, so
+    figures can draw a run without loading its training code. Columns in ``names`` hold names:
+    a cell that reads back as a number (an empty name stored as ``nan``) becomes ``""``.
+    ValueError when there is no ``results.csv`` (``what`` names the kind of run).
+    """
+    out = Path(out)
+    if not (out / "results.csv").exists():
+        raise ValueError(f"{out} holds no finished {what} (no results.csv)")
+    _, rows = read_csv(out / "results.csv")
+    for row in rows:
+        for name in names:
+            if name in row and not isinstance(row[name], str):
+                row[name] = ""
+    summary = read_json(out / "summary.json") if (out / "summary.json").exists() else {}
+    return rows, summary
 
 
 def unit_path(out_dir, key: str) -> Path:

@@ -2,7 +2,8 @@
 
 Binary Gaussian mixture ``x | y ~ N(y mu, Sigma)``, a generator that mislabels at rate ``p``, a
 verifier that keeps correct samples at rate ``phi`` and wrong ones at rate ``psi``, and a
-ridge-regularised linear classifier trained on what is kept. See THEORY.md for the model.
+ridge-regularised linear classifier trained on what is kept. The model:
+docs/theory.md, section 'Model and notation'.
 """
 
 from . import finite, label_only, linear_generator, linear_verifier, scenario

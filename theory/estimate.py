@@ -1,4 +1,4 @@
-"""Estimating p* from an audit set (THEORY.md §5).
+"""Estimating p* from an audit set (docs/theory.md, section 'Estimating p* from an audit set').
 
 Each audited synthesized sample has a ground-truth correctness ``c`` and a keep decision ``s``:
 

@@ -1,4 +1,5 @@
-"""Finite-sample learning curves in the proportional regime (THEORY.md §4).
+"""Finite-sample learning curves in the proportional regime
+(docs/theory.md, section 'Finite samples').
 
 ``n`` training samples in dimension ``d``, ``n, d -> inf`` with ``alpha = n / d`` and ``||mu||``
 fixed. A fraction ``real_fraction`` of the ``n`` samples is real (correct label, never pruned); the

@@ -1,4 +1,5 @@
-"""Accuracy of linear rules on the Gaussian mixture x | y ~ N(y mu, Sigma) (THEORY.md §1)."""
+"""Accuracy of linear rules on the Gaussian mixture x | y ~ N(y mu, Sigma)
+(docs/theory.md, section 'Model and notation')."""
 
 from __future__ import annotations
 

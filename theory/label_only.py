@@ -1,4 +1,5 @@
-"""n -> inf downstream classifier under label-only pruning (THEORY.md §3.1).
+"""n -> inf downstream classifier under label-only pruning
+(docs/theory.md, section 'Label-only pruning in the large-sample limit').
 
 The flip generator mislabels with probability ``p`` independently of ``x``; the verifier keeps a
 correct sample with probability ``phi`` and a wrong one with probability ``psi``, independently
@@ -315,6 +316,7 @@ def _curve_parameters(p, phi, psi, mu, lam, sigma):
 def breakdown(phi, psi):
     """The generator error rate where the n -> inf classifier turns against the truth: p*.
 
-    Under label-only pruning it does not depend on lam, the loss, mu or Sigma (THEORY.md §3.1).
+    Under label-only pruning it does not depend on lam, the loss, mu or Sigma
+    (docs/theory.md, section 'Label-only pruning in the large-sample limit').
     """
     return pstar(phi, psi)

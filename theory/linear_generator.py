@@ -1,4 +1,4 @@
-"""A linear generator with a linear verifier (THEORY.md §3.3).
+"""A linear generator with a linear verifier (docs/theory.md, section 'Linear generators').
 
 The generator labels y' = sign(x^T w_g); the verifier keeps iff y' x^T w_v > tau. With unit
 (in the Sigma norm) directions, a_g = mu^T w_g, a_v = mu^T w_v, rho = w_g^T Sigma w_v:

@@ -1,4 +1,4 @@
-"""A linear verifier with the flip generator (THEORY.md §3.2).
+"""A linear verifier with the flip generator (docs/theory.md, section 'Linear verifiers').
 
 The verifier keeps a synthesized sample iff ``y' x^T w_v > tau``. With ``w_v`` of any length the
 rule is that of the unit vector ``w_v / ||w_v||_Sigma`` with threshold ``tau' = tau / ||w_v||_Sigma``,
@@ -166,7 +166,8 @@ def _plane(mu, w_v):
 
 
 def _square_point(m, cos, sin, tau, p, lam, data_weight=1.0):
-    """w_inf in the (e1, e2) plane for the square loss: (M + lam I)^-1 b (THEORY.md §3.2).
+    """w_inf in the (e1, e2) plane for the square loss: (M + lam I)^-1 b
+    (docs/theory.md, section 'Linear verifiers').
 
     Returns (w, ok, direction): ``direction`` is c w with c = max(1, lam), of order one however
     large lam is (w itself ~ b / lam may underflow); the accuracy is read from it.

@@ -1,4 +1,4 @@
-"""The proxy p* and the label-level breakdown (THEORY.md §2)."""
+"""The proxy p* and the label-level breakdown (docs/theory.md, section 'The proxy p*')."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args) -> int:
     if args.scheduler is not None and args.executor != "dask":
         raise ValueError("--scheduler needs --executor dask")
-    from figures import _common
+    import figures
 
     from . import _args
 
@@ -60,7 +60,7 @@ def main(args) -> int:
     for name, module, data in EXPERIMENT_FIGURES:
         if args.only and name not in args.only:
             continue
-        if (_common.DATA / data / "results.csv").exists():
+        if (figures.DATA / data / "results.csv").exists():
             chosen.append((name, module))
         else:
             print(f"{name}: skipped (no stored results in figures/data/{data}; run "

@@ -1,4 +1,5 @@
-"""Generate -> verify -> retrain on the eigenvalue task (EXPERIMENTS.md, "Protocol").
+"""Generate -> verify -> retrain on the eigenvalue task
+(docs/experiments.md, section 'Eigenvalue protocol').
 
 1. ``generator``: a transformer trained on ``n_real`` real matrices (stopped while imperfect).
 2. ``synthesize``: beam search (beam ``beam``) on ``n_synth`` fresh matrices: the candidates.
@@ -27,7 +28,6 @@ real-data references) and ``run.json`` (configuration, version, seed) are writte
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -334,18 +334,9 @@ def _replicate_summary(rows, gen, final) -> dict:
 
 
 def load_results(out) -> tuple[list[dict], dict]:
-    """(rows, summary) of a finished run."""
-    out = Path(out)
-    path = out / "results.csv"
-    if not path.exists():
-        raise ValueError(f"{out} holds no finished eigenvalue run (no results.csv)")
-    _, rows = store.read_csv(path)
-    for r in rows:  # the empty verifier name reads back as NaN
-        if not isinstance(r.get("verifier"), str):
-            r["verifier"] = ""
-    summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() \
-        else summarize(rows)
-    return rows, summary
+    """(rows, summary) of a finished run (the summary recomputed when summary.json is absent)."""
+    rows, summary = store.read_run(out, "eigenvalue run")
+    return rows, summary or summarize(rows)
 
 
 def _version():

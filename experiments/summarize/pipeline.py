@@ -1,4 +1,5 @@
-"""Generate -> verify -> fine-tune on summarization (EXPERIMENTS.md, "Summarization").
+"""Generate -> verify -> fine-tune on summarization
+(docs/experiments.md, section 'Summarization protocol').
 
 1. A corpus of ``n_articles`` articles (``corpus.make_corpus``, or XLSUM files through
    ``records.read_xlsum``), split into train / held-out test; a fraction ``real_fraction`` of the
@@ -26,7 +27,6 @@ trainings resume from checkpoints. Results: ``results.csv``, ``summary.json``, `
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -286,9 +286,8 @@ def summarize(rows) -> dict:
 
 
 def load_results(out):
-    out = Path(out)
-    if not (out / "results.csv").exists():
-        raise ValueError(f"{out} holds no finished summarization run (no results.csv)")
-    _, rows = store.read_csv(out / "results.csv")
-    summary = json.loads((out / "summary.json").read_text())
+    """(rows, summary) of a finished run."""
+    rows, summary = store.read_run(out, "summarization run")
+    if not summary:
+        raise ValueError(f"{out} holds no summary.json of a finished summarization run")
     return rows, summary

@@ -1,5 +1,6 @@
 """p* of a summary verifier under three named rules for what a "correct" summary is
-(THEORY.md §5: with a graded metric, correctness needs a rule).
+(with a graded metric, correctness needs a rule: docs/experiments.md,
+section 'Correctness rules for p*').
 
 Inputs per article: the ROUGE-1 of each of its k candidates against the reference (rouge,
 (A, k)), the verifier's scores (A, k), and its keep decisions (A, k) (best-of-k: the chosen

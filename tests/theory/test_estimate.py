@@ -1,4 +1,5 @@
-"""p* from an audit set (THEORY.md §5): counts, posterior, coverage, bad input."""
+"""p* from an audit set: counts, posterior, coverage, bad input
+(docs/theory.md, section 'Estimating p* from an audit set')."""
 
 import numpy as np
 import pytest

@@ -1,6 +1,6 @@
 """Tests of theory.finite: the proportional-regime learning curves (theory/finite.md).
 
-Independent checks: direct simulation at d = 400 (benchmarks/_finite_simulation.py, which shares
+Independent checks: direct simulation at d = 400 (simulate.reference.label_only, which shares
 no code with the theory), the n -> inf limit of theory.label_only, the lam -> inf (Hebbian)
 closed form, a brute-force root finder for the prox, and the symmetry p <-> 1 - p. The full
 validation grid (hundreds of points) is benchmarks/validate_finite.py; here a reduced set.
@@ -18,7 +18,7 @@ from scipy import integrate
 from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 
-from benchmarks._finite_simulation import simulate
+from simulate.reference import label_only as simulate
 from theory import _finite_solver as fs
 from theory import finite, label_only
 

@@ -1,4 +1,5 @@
-"""n -> inf limits under label-only pruning (THEORY.md §3.1) against independent computations."""
+"""n -> inf limits under label-only pruning against independent computations
+(docs/theory.md, section 'Label-only pruning in the large-sample limit')."""
 
 import jax
 import jax.numpy as jnp

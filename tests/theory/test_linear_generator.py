@@ -1,4 +1,4 @@
-"""Linear generator + linear verifier keep rates (THEORY.md §3.3)."""
+"""Linear generator + linear verifier keep rates (docs/theory.md, section 'Linear generators')."""
 
 import numpy as np
 import pytest
@@ -17,7 +17,8 @@ def _bvn(h, k, rho):
 
 @given(seed=st.integers(0, 2**31 - 1), d=st.integers(2, 5), tau=st.floats(-1.0, 1.0, allow_subnormal=False))
 def test_keep_rates_match_bivariate_normal_cdf(seed, d, tau):
-    """A second method: the ratios of bivariate normal CDFs from THEORY.md, via scipy."""
+    """A second method, via scipy: the ratios of bivariate normal CDFs
+    (docs/theory.md, section 'Linear generators')."""
     rng = np.random.default_rng(seed)
     mu, w_g, w_v = rng.standard_normal(d), rng.standard_normal(d), rng.standard_normal(d)
     n_g, n_v = np.linalg.norm(w_g), np.linalg.norm(w_v)

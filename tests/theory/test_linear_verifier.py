@@ -1,4 +1,5 @@
-"""Linear verifier with the flip generator (THEORY.md §3.2) against independent computations."""
+"""Linear verifier with the flip generator against independent computations
+(docs/theory.md, section 'Linear verifiers')."""
 
 import jax
 import jax.numpy as jnp
@@ -156,7 +157,8 @@ def test_breakdown_tends_to_signal_weighted_ratio_as_lam_grows(loss):
 
 def test_theory_md_example():
     """||mu|| = 1.2, angle 0.9 rad, tau = 0: p* = 0.772, p_break(lam -> inf) = 0.929 and no
-    breakdown in [0, 1] at lam = 0 (values quoted to three digits in THEORY.md §3.2)."""
+    breakdown in [0, 1] at lam = 0 (values quoted to three digits in
+    docs/theory.md, section 'Linear verifiers')."""
     mu, w_v = plane(1.2, 0.9)
     assert theory.pstar(*lv.keep_rates(mu, w_v)) == pytest.approx(0.772, abs=5e-4)
     sphi, spsi = lv.signal_weighted_rates(mu, w_v)

@@ -1,4 +1,5 @@
-"""Properties of the proxy p* and the selected error rate (THEORY.md §2)."""
+"""Properties of the proxy p* and the selected error rate
+(docs/theory.md, section 'The proxy p*')."""
 
 import jax
 import jax.numpy as jnp
