@@ -3,7 +3,9 @@
 Accuracy against the generator error rate p for verifiers of p* = 0.5 (no pruning), 0.7 and 0.9:
 lines are the n -> inf theory (``theory.label_only.limit_accuracy``: Bayes accuracy below p*,
 its mirror above), points are simulations at increasing n (mean over seeds +- 1 standard error,
-sweep ``figures/sweeps/phase-transition.toml``), converging to the step.
+sweep ``figures/sweeps/phase-transition.toml``), converging to the step; thin lines of the same
+shade are the finite-n theory at each simulated n (``theory.finite.solve`` on a dense p grid,
+through ``simulate.curves``).
 
     python -m figures.fig_phase_transition [--quick] [--out DIR]
 """
@@ -34,6 +36,8 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     pruners = list(dict.fromkeys(r["pruner_spec"] for r in table.rows))
     sizes = sorted({r["n"] for r in table.rows})
     groups = _common.group(table, ("pruner_spec", "n", "gen_p"))
+    curves = _common.sweep_theory("phase-transition", quick=quick, out_dir=out_dir, dense="p",
+                                  points=21 if quick else 91, progress=progress)
     fig, axes = plt.subplots(1, len(pruners), figsize=(4.0 * len(pruners), 4.0), sharey=True)
     p_grid = np.linspace(0.0, 1.0, 801)
     markers = ["o", "s", "^", "D"]
@@ -50,6 +54,10 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
             ax.errorbar([k[2] for k in keys], [groups[k][0] for k in keys],
                         yerr=[groups[k][1] for k in keys], fmt=marker, color=shade, ms=4.5,
                         label=f"n = {size} (simulation)")
+            p_theory, acc = _common.curve(curves, {"pruner_spec": spec, "n": float(size)},
+                                          x="gen_p")
+            ax.plot(p_theory, acc, color=shade, lw=1.1,
+                    label=f"n = {size} (finite-n theory)" if len(p_theory) else None)
         title = "no pruning" if kind == "none" else f"label-only, phi={phi:g}, psi={psi:g}"
         ax.set_title(f"{title}: p* = {ps:.2f}")
         ax.set_xlabel("generator error rate p")

@@ -5,7 +5,9 @@ verifier (label-only of several (phi, psi), linear verifiers and top-r selection
 angles, supervised verifiers trained on 20 or 100 real samples, random, none, oracle), one flip
 generator (p = 0.35), one n. Points: mean over seeds (+- 1 standard error on both axes,
 simulation, sweep ``figures/sweeps/pstar-correlation.toml``); the Pearson and Spearman
-correlations of the means are printed on the plot, with p as a dotted line.
+correlations of the means are printed on the plot, with p as a dotted line. Hollow markers: the
+finite-n theory of each verifier with an exact theory (all but the supervised ones), at its
+theoretical p* (``theory.finite.solve`` through ``simulate.curves``).
 
     python -m figures.fig_pstar_correlation [--quick] [--out DIR]
 """
@@ -32,6 +34,8 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     _common.use_style()
     import matplotlib.pyplot as plt
 
+    curves = _common.sweep_theory("pstar-correlation", quick=quick, out_dir=out_dir,
+                                  progress=progress)
     acc = _common.group(table, ("pruner_spec",), "accuracy")
     pst = _common.group(table, ("pruner_spec",), "pstar")
     fig, ax = plt.subplots(figsize=(8.6, 4.6))
@@ -42,8 +46,14 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
             continue
         x = [pst[k][0] for k in keys]
         y = [acc[k][0] for k in keys]
-        ax.errorbar(x, y, xerr=[pst[k][1] for k in keys], yerr=[acc[k][1] for k in keys],
-                    fmt=marker, ms=6, label=f"{name} (simulation)")
+        bars = ax.errorbar(x, y, xerr=[pst[k][1] for k in keys],
+                           yerr=[acc[k][1] for k in keys], fmt=marker, ms=6,
+                           label=f"{name} (simulation)")
+        predicted = [r for r in curves.rows if r["pruner_spec"] in {k[0] for k in keys}]
+        if predicted:
+            ax.plot([r["theory_pstar"] for r in predicted],
+                    [r["theory_finite_accuracy"] for r in predicted], marker, ms=9, mfc="none",
+                    color=bars[0].get_color(), label=f"{name} (theory)")
         xs += x
         ys += y
     xs, ys = np.asarray(xs), np.asarray(ys)

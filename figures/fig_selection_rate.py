@@ -4,7 +4,10 @@ Top-r selection by a linear verifier 0.8 rad off mu keeps the 12.5 %, 25 %, 50 %
 the synthesized samples it is most confident in (the generator is a linear rule 1.0 rad off mu).
 Left: accuracy against the number of synthesized samples, one line per rate. Right: accuracy
 against the rate at each n. Mean over seeds +- 1 standard error (simulation, sweep
-``figures/sweeps/selection-rate.toml``), generator and Bayes accuracy as reference lines.
+``figures/sweeps/selection-rate.toml``), generator and Bayes accuracy as reference lines. Lines:
+the finite-n theory (``theory.finite.solve`` with a ``top_r`` verifier, through
+``simulate.curves``), on the left against n with its n -> inf level at the right, on the right at
+each simulated n.
 
     python -m figures.fig_selection_rate [--quick] [--out DIR]
 """
@@ -26,19 +29,33 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
     _common.use_style()
     import matplotlib.pyplot as plt
 
+    curves = _common.sweep_theory("selection-rate", quick=quick, out_dir=out_dir,
+                                  progress=progress)
     groups = _common.group(table, ("prune_rate", "n"))
     rates = sorted({k[0] for k in groups})
     sizes = sorted({k[1] for k in groups})
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.3))
     for rate in rates:
-        left.errorbar(sizes, [groups[(rate, n)][0] for n in sizes],
-                      yerr=[groups[(rate, n)][1] for n in sizes], marker="o",
-                      label=f"keep {100 * rate:g} % (simulation)")
+        bars = left.errorbar(sizes, [groups[(rate, n)][0] for n in sizes],
+                             yerr=[groups[(rate, n)][1] for n in sizes], fmt="o",
+                             label=f"keep {100 * rate:g} % (simulation)")
+        n_grid, acc = _common.curve(curves, {"prune_rate": rate})
+        if n_grid.size:
+            left.plot(n_grid, acc, color=bars[0].get_color(), lw=1.3)
+            limit = _common.curve(curves, {"prune_rate": rate}, y="theory_limit_accuracy")[1]
+            left.plot([1.4 * sizes[-1], 3 * sizes[-1]], [limit[-1]] * 2,
+                      color=bars[0].get_color(), lw=2.2)
+    left.plot([], [], color="0.3", lw=1.3, label="finite-n theory (lines)")
+    left.plot([], [], color="0.3", lw=2.2, label="n -> inf theory (right)")
     shades = plt.cm.viridis(np.linspace(0.15, 0.85, len(sizes)))
     for n, shade in zip(sizes, shades):
         right.errorbar([100 * r for r in rates], [groups[(r, n)][0] for r in rates],
-                       yerr=[groups[(r, n)][1] for r in rates], marker="o", color=shade,
+                       yerr=[groups[(r, n)][1] for r in rates], fmt="o", color=shade,
                        label=f"n = {n} synthesized (simulation)")
+        r_grid, acc = _common.curve(curves, {"n": float(n)}, x="prune_rate")
+        if r_grid.size:
+            right.plot(100 * r_grid, acc, color=shade, lw=1.3)
+    right.plot([], [], color="0.3", lw=1.3, label="finite-n theory")
     gen_acc = np.nanmean(table.column("generator_accuracy").astype(float))
     bayes = float(table.rows[0]["bayes_accuracy"])
     for ax in (left, right):

@@ -29,6 +29,8 @@ from .table import Table
 __all__ = ["sweep_theory", "stored_theory", "DEFAULT_POINTS"]
 
 DEFAULT_POINTS = 48
+# bump when the theory's numbers change (quadrature, solver), so stored curves are recomputed
+FORMAT = 2
 _NO_THEORY = ("trained", "supervised")
 
 
@@ -110,7 +112,7 @@ def sweep_theory(spec, *, dense: str = "n", points: int = DEFAULT_POINTS,
 def _settings(spec, dense, points):
     from .sweep import _package_version
 
-    return {"config": spec.config, "dense": dense, "points": int(points),
+    return {"format": FORMAT, "config": spec.config, "dense": dense, "points": int(points),
             "package_version": _package_version()}
 
 

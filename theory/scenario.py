@@ -235,9 +235,6 @@ def geometry(mu, generator, verifier) -> Geometry:
 # ---------------------------------------------------------------------------------------------
 # Quadrature rules for the Gaussian coordinates (weights include the normal density).
 
-_TAIL = 8.5  # |z| beyond 8.5 carries normal mass < 1e-16
-
-
 @functools.cache
 def _legendre(m):
     return np.polynomial.legendre.leggauss(m)
@@ -253,27 +250,63 @@ def _phi(z):
     return np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
 
 
-def segment_rule(lo, hi, nodes):
-    """Nodes z (..., nodes) and weights (..., nodes) with sum w g(z) ~ E[g(Z) 1{lo < Z < hi}].
+@functools.cache
+def _half_hermite(n):
+    """Gauss rule for the integral of f(t) phi(t) over t > 0 (phi: the standard normal density):
+    nodes, weights. Recurrence by the discretised Stieltjes procedure on a fine Gauss-Legendre
+    grid of [0, 40] (exact far beyond double precision for these n), nodes by Golub-Welsch."""
+    x, w = _legendre(4000)
+    t = 20.0 * (x + 1.0)
+    wt = 20.0 * w * _phi(t)
+    a, b = np.zeros(n), np.zeros(n)
+    p_prev, p, norm_prev = np.zeros_like(t), np.ones_like(t), 1.0
+    for k in range(n):
+        norm = np.sum(wt * p * p)
+        a[k] = np.sum(wt * t * p * p) / norm
+        b[k] = norm / norm_prev if k else norm
+        p_prev, p, norm_prev = p, (t - a[k]) * p - (b[k] if k else 0.0) * p_prev, norm
+        scale = np.sqrt(np.sum(wt * p * p))  # keep the monic polynomials in range
+        p_prev, p, norm_prev = p_prev / scale, p / scale, norm_prev / scale**2
+    jacobi = np.diag(a) + np.diag(np.sqrt(b[1:]), 1) + np.diag(np.sqrt(b[1:]), -1)
+    nodes, vectors = np.linalg.eigh(jacobi)
+    return nodes, b[0] * vectors[0] ** 2
 
-    ``lo``, ``hi`` broadcast (each may be +-inf). Composite Gauss-Legendre on the part of
-    [lo, hi] inside [-8.5, 8.5], in panels of 4 nodes: the normal density varies on a scale of
-    1, and panels of width <= 17 / (nodes / 4) resolve it.
+
+# a side reaching past |z| = 7 is integrated to infinity: the mass beyond is < 1.3e-12
+_FAR = 7.0
+# a keep boundary this thin (relative to the normal's scale) gets panels of its own width
+_WEDGE = 3.0
+
+
+def segment_rule(lo, hi, nodes):
+    """Nodes z (..., 2 (nodes // 2)) and weights with sum w g(z) ~ E[g(Z) 1{lo < Z < hi}].
+
+    ``lo``, ``hi`` broadcast (each may be +-inf). The segment is split at c, its point nearest
+    0; each side gets nodes // 2 points: a Gauss rule for the normal weight on a half-line
+    (``_half_hermite``, shifted to start at c: phi(c + t) = phi(c) e^(-ct) phi(t) / phi(0), a
+    decaying factor since c and t have one sign) where the side is unbounded, Gauss-Legendre
+    where it is bounded. Smooth g converge geometrically, polynomial tails included.
     """
-    m = 4
-    panels = max(1, nodes // m)
-    lo = np.clip(np.asarray(lo, float), -_TAIL, _TAIL)
-    hi = np.clip(np.asarray(hi, float), -_TAIL, _TAIL)
-    hi = np.maximum(hi, lo)
-    x, w = _legendre(m)
-    edges = np.linspace(0.0, 1.0, panels + 1)
-    # template on [0, 1]: panel j covers [edges[j], edges[j+1]]
-    t = ((edges[:-1, None] + edges[1:, None]) / 2 + (edges[1:, None] - edges[:-1, None]) / 2
-         * x[None, :]).ravel()
-    tw = ((edges[1:, None] - edges[:-1, None]) / 2 * w[None, :]).ravel()
-    width = (hi - lo)[..., None]
-    z = lo[..., None] + width * t
-    return z, width * tw * _phi(z)
+    lo = np.asarray(lo, float)
+    hi = np.maximum(np.asarray(hi, float), lo)
+    c = np.clip(0.0, lo, hi)
+    half = max(1, nodes // 2)
+    xg, wg = _legendre(half)
+    th, wh = _half_hermite(half)
+
+    def side(end, sign):
+        far = (np.abs(end) >= _FAR) & (sign * (end - c) > 0)  # empty sides stay finite (0)
+        b = np.where(far, c + sign, end)
+        z_fin = (c + b)[..., None] / 2 + (b - c)[..., None] / 2 * xg
+        w_fin = np.abs(b - c)[..., None] / 2 * wg * _phi(z_fin)
+        start = np.where(far, c, 0.0)[..., None]  # on a far side sign * c >= 0: no overflow
+        z_inf = start + sign * th
+        w_inf = wh * np.exp(-sign * start * th) * _phi(start) / _phi(0.0)
+        return (np.where(far[..., None], z_inf, z_fin), np.where(far[..., None], w_inf, w_fin))
+
+    z_lo, w_lo = side(lo, -1.0)
+    z_hi, w_hi = side(hi, 1.0)
+    return np.concatenate([z_lo, z_hi], axis=-1), np.concatenate([w_lo, w_hi], axis=-1)
 
 
 def line_rule(nodes):
@@ -469,16 +502,25 @@ def atoms(geo: Geometry, generator, verifier, *, real_fraction=0.0, tau=None, ou
         if has_v and not two_d and np.isfinite(tau_u):
             sv = v_dir[0]  # t_v = sv * s1
             breaks += [sv * tau_u - y * mu_r[0], -sv * tau_u - y * mu_r[0]]
-        edges = np.concatenate([[-np.inf], np.sort(breaks), [np.inf]])
-        z1, w1 = segment_rule(edges[:-1], edges[1:], outer)
-        z1, w1 = z1.ravel(), w1.ravel()
-        s1 = y * mu_r[0] + z1
-        if has_g:
-            p_plus = _label_prob(generator, geo, y, s1)
-            cases = ((1.0, p_plus), (-1.0, 1.0 - p_plus))
-        else:
-            cases = ((y, np.full_like(s1, 1 - generator.p)), (-y, np.full_like(s1, generator.p)))
-        for yprime, prob in cases:
+        for yprime in (1.0, -1.0):
+            extra = []
+            if two_d and np.isfinite(tau_u):
+                # keep iff y' (rho s1 + c s2) > tau_u: its mass given s1 is a normal cdf of
+                # slope rho / c in s1, steep when w_g and w_v are near parallel; panels of that
+                # width around its centre resolve it
+                c, width = v_dir[1], v_dir[1] / max(abs(geo.rho), 1e-300)
+                if width < _WEDGE:
+                    centre = (yprime * tau_u - c * y * mu_r[1]) / geo.rho - y * mu_r[0]
+                    extra = [centre + k * width for k in (-3.0, -1.0, 1.0, 3.0)]
+            edges = np.concatenate([[-np.inf], np.sort(breaks + extra), [np.inf]])
+            z1, w1 = segment_rule(edges[:-1], edges[1:], outer)
+            z1, w1 = z1.ravel(), w1.ravel()
+            s1 = y * mu_r[0] + z1
+            if has_g:
+                p_plus = _label_prob(generator, geo, y, s1)
+                prob = p_plus if yprime > 0 else 1.0 - p_plus
+            else:
+                prob = np.full_like(s1, 1 - generator.p if yprime == y else generator.p)
             base = 0.5 * synth * w1 * prob
             if not has_v:
                 keep = _label_keep(verifier, yprime == y)

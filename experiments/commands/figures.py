@@ -23,6 +23,7 @@ FIGURES = [
     ("selection_rate", "figures.fig_selection_rate"),
     ("generations", "figures.fig_generations"),
     ("breakdown_gap", "figures.fig_breakdown_gap"),
+    ("breakdown_map", "figures.fig_breakdown_map"),
     ("finite", "figures.fig_finite"),
 ]
 # Figures of the experiments: drawn from their stored cpu-preset results when those exist

@@ -17,10 +17,12 @@ MU = np.array([1.2, 0.0, 0.0, 0.0])
 W0 = np.array([0.8, 0.6, -0.3, 0.1])
 
 
-def _sklearn_chain(seed, labels, prune, steps):
-    """Re-derive each generation's data from the documented keys and fit with scikit-learn."""
+def _sklearn_chain(seed, labels, prune, steps, mode="replace"):
+    """Re-derive each generation's data from the documented keys and fit with scikit-learn
+    (accumulate: on every generation's candidates so far, each labelled by its own model)."""
     mix = data.mixture(MU)
     w_prev, accs = W0, []
+    pool = []
     with jax.enable_x64(True):
         for t in range(1, steps + 1):
             x, y = data.sample(jax.random.fold_in(seed_key(0, seed, "sample"), t), mix, N)
@@ -33,9 +35,12 @@ def _sklearn_chain(seed, labels, prune, steps):
             else:
                 lab = np.where(margin >= 0, 1.0, -1.0)
             keep = (lab == y) if prune == "oracle" else np.ones(N, bool)
-            clf = LogisticRegression(C=1 / (LAM * N), fit_intercept=False, tol=1e-12,
+            pool = (pool if mode == "accumulate" else []) + [(x, lab, keep)]
+            xs, labs, keeps = (np.concatenate(a) for a in zip(*pool))
+            # C = 1 / (lam * total): every candidate of the pool counts in the 1/n of the loss
+            clf = LogisticRegression(C=1 / (LAM * len(xs)), fit_intercept=False, tol=1e-12,
                                      max_iter=10_000)
-            clf.fit(x, lab, sample_weight=keep.astype(float))
+            clf.fit(xs, labs, sample_weight=keeps.astype(float))
             w_prev = clf.coef_[0]
             accs.append(float(theory.linear_accuracy(w_prev, MU)))
     return accs
@@ -53,6 +58,26 @@ def test_chains_match_scikit_learn(labels):
         expected = _sklearn_chain(2, labels, name, 2)
         np.testing.assert_allclose([r["accuracy"] for r in rows[1:]], expected, atol=1e-7)
         assert all(r["converged"] for r in rows)
+
+
+@pytest.mark.parametrize("labels", ["sample", "sign"])
+def test_accumulate_chains_match_scikit_learn(labels):
+    """Accumulate mode refits on all generations' candidates; generation 1 equals replace."""
+    kwargs = dict(generations=3, initial=generators.linear(W0),
+                  pruners=[pruners.none(), pruners.oracle()], labels=labels, lam=LAM,
+                  seeds=[5], root_seed=0, tol=1e-10)
+    table = generations(MU, N, mode="accumulate", **kwargs)
+    replace = generations(MU, N, mode="replace", **kwargs)
+    assert table.meta["mode"] == "accumulate"
+    for pi, name in enumerate(["none", "oracle"]):
+        rows = table.where(pruner_index=pi).rows
+        expected = _sklearn_chain(5, labels, name, 3, mode="accumulate")
+        np.testing.assert_allclose([r["accuracy"] for r in rows[1:]], expected, atol=1e-7)
+        first = replace.where(pruner_index=pi).rows[1]
+        assert rows[1]["accuracy"] == pytest.approx(first["accuracy"], abs=1e-12)
+        # later generations differ from replace (more data): the mode is not ignored
+        assert rows[3]["accuracy"] != pytest.approx(replace.where(pruner_index=pi).rows[3]
+                                                     ["accuracy"], abs=1e-9)
 
 
 def test_measured_rates_follow_the_generator():
@@ -90,6 +115,7 @@ def test_rows_do_not_depend_on_which_seeds_run():
     (dict(generations=0), "generations"),
     (dict(pruners=[]), "pruners"),
     (dict(lam=-1.0), "lam"),
+    (dict(mode="append"), "mode"),
 ])
 def test_bad_input_is_named(kwargs, name):
     base = dict(generations=2, initial=generators.linear(W0), pruners=[pruners.none()])
