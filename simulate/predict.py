@@ -51,13 +51,14 @@ class Request(NamedTuple):
 
 def label_level_rates(pruner) -> tuple[float, float]:
     """(phi, psi) of a pruner whose keep decision depends only on whether the label is right."""
-    if pruner.kind == "none":
+    kind = getattr(pruner, "kind", None)  # a selector of one's own may have none
+    if kind == "none":
         return 1.0, 1.0
-    if pruner.kind == "random":
+    if kind == "random":
         return pruner.rate, pruner.rate
-    if pruner.kind == "oracle":
+    if kind == "oracle":
         return 1.0, 0.0
-    if pruner.kind == "label_only":
+    if kind == "label_only":
         return pruner.phi, pruner.psi
     return np.nan, np.nan
 
