@@ -101,6 +101,12 @@ class Registry:
                                  tuple(counts), doc)
         return self._kinds[name]
 
+    def remove(self, name):
+        """Forget a kind (a test's or a session's own registration)."""
+        if name not in self._kinds:
+            raise ValueError(f"no {self.what} {name!r} is registered")
+        del self._kinds[name]
+
     def include(self, other: "Registry", names):
         """Share kinds of another registry (the same entries: one definition)."""
         for name in names:

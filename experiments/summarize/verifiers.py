@@ -105,13 +105,21 @@ class Judge:
                          for art, cands in zip(articles, candidates)]).reshape(a, k)
 
 
-def select(selector, scores, key=None) -> np.ndarray:
-    """(A, k) keep decisions of any selector on (A, k) scores, the articles as groups."""
+def select(selector, scores, key=None, correct=None) -> np.ndarray:
+    """(A, k) keep decisions of any selector on (A, k) scores, the articles as groups;
+    ``correct`` (A, k), a rule's ground truth (``pstar``), for the selectors that read it."""
     scores = np.asarray(scores, float)
     if scores.ndim != 2 or 0 in scores.shape:
         raise ValueError(f"scores must be (articles, k) with k >= 1; got shape {scores.shape}")
     a, k = scores.shape
-    keep = selector.select(key, scores.ravel(), groups=selection.grid_groups(a, k))
+    if correct is not None:
+        correct = np.asarray(correct)
+        if correct.shape != scores.shape:
+            raise ValueError(f"correct must be {scores.shape} like the scores; got "
+                             f"{correct.shape}")
+        correct = correct.ravel()
+    keep = selector.select(key, scores.ravel(), correct=correct,
+                           groups=selection.grid_groups(a, k))
     return np.asarray(keep, bool).reshape(a, k)
 
 
