@@ -151,7 +151,8 @@ def _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds, roo
 def _check_dimension(spec, field, d):
     w = getattr(spec, field, None)
     if w is not None and np.shape(w)[-1] != d:
-        raise ValueError(f"{field} of {describe(spec)[0]} has length {np.shape(w)[-1]}, mu has d = {d}")
+        raise ValueError(f"{field} of {describe(spec)[0]} has length {np.shape(w)[-1]}, "
+                         f"mu has d = {d}")
 
 
 def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed, tol, max_iter):
@@ -233,9 +234,10 @@ def _fit_on_real_per_seed(keys, mix, n_real, lam):
 def _keep(spec, w_v, keys, x, labels, correct):
     """Keep decisions (G, n_synth) of one pruner for every seed of the chunk."""
     if hasattr(spec, "fitted"):  # a supervised verifier, fitted per seed: direction (G, d)
-        return jax.vmap(lambda w, k, xx, ll, cc: pruner_keep(spec.with_direction(w), k, xx, ll, cc))(
-            w_v, keys, x, labels, correct)
-    return jax.vmap(lambda k, xx, ll, cc: pruner_keep(spec, k, xx, ll, cc))(keys, x, labels, correct)
+        return jax.vmap(lambda w, k, xx, ll, cc: pruner_keep(spec.with_direction(w), k, xx, ll,
+                                                             cc))(w_v, keys, x, labels, correct)
+    return jax.vmap(lambda k, xx, ll, cc: pruner_keep(spec, k, xx, ll, cc))(keys, x, labels,
+                                                                            correct)
 
 
 def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, with_theory,

@@ -2,8 +2,8 @@
 registry of generators, pruners and verifiers of every setting.
 
 A spec is ``kind`` or ``kind:key=value,key=value`` with numeric values. Each setting has a
-``Registry`` in ``REGISTRY`` (``registry(name)``); a kind declares its required and optional parameters and
-their ranges, so parsing, validation and the error messages are the same everywhere:
+``Registry`` in ``REGISTRY`` (``registry(name)``); a kind declares its required and optional
+parameters and their ranges, so parsing, validation and error messages are the same everywhere:
 
 - ``"generator"``: ``flip:p=0.1``; ``linear:angle=0.3`` (unit w_g at that angle from mu,
   radians); ``trained:n_real=20,lam=0.01`` (ridge-logistic fit on n_real real samples).
@@ -192,7 +192,8 @@ SELECTORS.add("threshold", lambda p, **_: _selection.Threshold(p.get("tau", 0.0)
               optional=("tau",))
 SELECTORS.add("top_r", lambda p, **_: _selection.TopR(p["rate"]), required=("rate",),
               ranges={"rate": "(0, 1]"})
-SELECTORS.add("best_of_k", lambda p, **_: _selection.BestOfK(p.get("tau")), optional=("tau",))
+SELECTORS.add("best_of_k", lambda p, **_: _selection.BestOfK(p.get("tau")),
+              optional=("tau",))
 
 GENERATORS = registry("generator")
 GENERATORS.add("flip", lambda p, mu=None: _generators.flip(p["p"]), required=("p",))

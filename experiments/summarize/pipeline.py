@@ -9,8 +9,9 @@
 3. ``candidates``: ``k`` sampled summaries per remaining train article, with the generator's
    length-normalised log-likelihoods; stored as a candidate file.
 4. Verifiers (oracle ROUGE-1, random, self, other model, an external judge) score every
-   candidate; selection is best-of-k per article (``simulate.selection.BestOfK``); p* of each under the three rules of
-   ``pstar.py`` (estimated with intervals by ``theory.estimate_pstar``).
+   candidate; selection is best-of-k per article (``simulate.selection.BestOfK``); p* of each
+   under the three rules of ``pstar.py`` (estimated with intervals by
+   ``simulate.selection.audit``).
 5. A fresh model is trained on the selected pairs of the first ``size`` articles, for each
    size in ``sizes``, and scored by ROUGE-1/2/L (greedy decoding) on the test articles, beside
    the generator. Which rule's p* ranks the verifiers' final ROUGE-1 best is reported
