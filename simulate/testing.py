@@ -327,8 +327,6 @@ def scenarios(max_d=3):
             st.builds(sc.flip, st.floats(0.05, 0.45)),
             st.builds(lambda a: sc.linear_generator(near_mu(a)),
                       st.floats(0.3, 1.2) if d > 1 else st.just(0.0))))
-        if isinstance(gen, sc.LinearGenerator) and d == 1:
-            gen = sc.flip(0.2)  # in d = 1 a sign rule along mu would make no errors at all
         ver = draw(st.one_of(
             st.just(sc.no_pruning()),
             st.builds(sc.label_only, *[st.floats(0.1, 1.0)] * 2),

@@ -1,6 +1,8 @@
 """Records the selections of the pre-issue-19 code (main at c35f981) for the bit-for-bit tests
 of the unified selection interface (tests/test_selection_reference.py). Run once, at that
-commit: ``PYTHONPATH=. python tests/data/record_selection_reference.py``."""
+commit: ``PYTHONPATH=. python tests/data/record_selection_reference.py``. It calls the API of that
+commit (``pruner.keep``, ``best_of_k``, ``prune``), which the selection interface replaced: check
+out c35f981 to run it again."""
 
 from pathlib import Path
 
