@@ -42,6 +42,22 @@ def test_every_scenario_pruner_keeps_at_its_theory_rates(sc):
     testing.check_scenario(sc, KEY)
 
 
+def _scenario_cases():
+    from theory import scenario as sc
+
+    mu = np.array([1.2, 0.0, 0.0])
+    w_g, w_v = np.array([1.0, 0.6, 0.0]), np.array([1.0, 0.0, 0.8])
+    return [testing.Scenario(mu, sc.flip(0.3), sc.top_r(0.4, w_v)),
+            testing.Scenario(mu, sc.linear_generator(w_g), sc.top_r(0.6, w_v)),
+            testing.Scenario(mu, sc.linear_generator(w_g), sc.linear_verifier(2 * w_v, 0.5))]
+
+
+@pytest.mark.parametrize("sc", _scenario_cases(), ids=["flip-top_r", "linear-top_r",
+                                                       "linear-linear"])
+def test_margin_pruners_under_linear_generators_keep_at_their_theory_rates(sc):
+    testing.check_scenario(sc, KEY)
+
+
 @pytest.mark.slow
 def test_limit_accuracy_on_either_side_of_pstar():
     out = testing.check_limit_accuracy(selection.LabelOnly(0.9, 0.3), phi=0.9, psi=0.3)
