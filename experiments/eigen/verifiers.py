@@ -130,15 +130,15 @@ SPECS.add("best_of_beam", lambda p: Verifier(
     scores=lambda cand, key: _accepted(p)(cand, key).ravel().astype(float)),
     optional=("tol",), ranges={"tol": "(0, inf)"})
 SPECS.add("perturbed", lambda p: Verifier(selection.Threshold(0.0),
-                                                   scores=_perturbed_scores(p["s"])),
-              required=("s",), ranges={"s": "[0, inf)"})
+                                          scores=_perturbed_scores(p["s"])),
+          required=("s",), ranges={"s": "[0, inf)"})
 SPECS.add("model", lambda p: Verifier(selection.TopR(p["rate"]),
-                                          scores=_ranked_scores("model_scores")),
-              required=("rate",), ranges={"rate": "(0, 1]"})
+                                      scores=_ranked_scores("model_scores")),
+          required=("rate",), ranges={"rate": "(0, 1]"})
 SPECS.add("self", lambda p: Verifier(selection.TopR(p["rate"]),
-                                         scores=_ranked_scores("gen_scores")),
-              required=("rate",), ranges={"rate": "(0, 1]"})
-KINDS = SPECS.kinds
+                                     scores=_ranked_scores("gen_scores")),
+          required=("rate",), ranges={"rate": "(0, 1]"})
+KINDS = SPECS.kinds  # the built-in kinds (SPECS.add registers more)
 
 
 def check_spec(spec: str) -> tuple[str, dict]:
