@@ -33,7 +33,7 @@ import numpy as np
 
 from experiments.summarize import pstar, records, rouge, verifiers
 from experiments.summarize.backends import HFBackend
-from simulate import store
+from simulate import selection, store
 
 
 def main(argv=None) -> int:
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     for name, ver in named:
         scores = rouge1 if name == "oracle" else ver.scores(articles, cands,
                                                            generator_scores=gen_scores)
-        kept = verifiers.best_of_k(scores)
+        kept = verifiers.select(selection.BestOfK(), scores)
         chosen = np.argmax(kept, axis=1)
         picked = [cands[i][chosen[i]] for i in range(len(articles))]
         r = rouge.scores(picked, [a.summary for a in articles])

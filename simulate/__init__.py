@@ -6,18 +6,22 @@ parameters and seeds, beside the n -> inf predictions of ``theory/``.
 
 - ``run``: sweeps, returning a tidy ``Table`` (one row per grid point and seed).
 - ``fit``: batched ridge-logistic / ridge-square fits sharing features (one compiled L-BFGS loop).
-- ``generators``, ``pruners``: the specs; ``pruners.measure`` gives p, phi, psi, p* of any pruner.
+- ``selection``: the one selection interface (``select(key, scores, correct=, groups=)``) of
+  every setting, and ``measure``: p, phi, psi, p* of any selection.
+- ``generators``, ``pruners``: the simulations' generators and pruners (selectors).
+- ``testing``: hypothesis strategies and checks of any selector against the theory (needs
+  ``hypothesis`` for the strategies).
 - ``generations.generations``: model collapse over generations (each model the next generator).
 - ``sweep``: sweep files (TOML) run into a resumable store, locally or on Dask.
 - ``specs``: generators and pruners from spec strings (``flip:p=0.1``).
 - ``data``: the mixture, prefix-stable sampling, exact accuracy.
 """
 
-from . import data, generations, generators, pruners, specs, sweep
+from . import data, generations, generators, pruners, selection, specs, sweep
 from .fit import FitResult, fit
-from .pruners import measure
+from .selection import measure
 from .run import run
 from .table import Table
 
 __all__ = ["run", "fit", "FitResult", "Table", "measure", "data", "generators", "pruners", "specs",
-           "sweep", "generations"]
+           "sweep", "generations", "selection"]

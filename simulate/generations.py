@@ -34,7 +34,8 @@ from . import data
 from ._checks import MAX_ROOT_SEED, check_choice, check_nonnegative, check_nonnegative_int, check_positive_int
 from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
 from .generators import fit_on_real
-from .pruners import measure
+from .pruners import keep as pruner_keep
+from .selection import Selector, describe, measure
 from .run import _seed_ids, seed_key
 from .table import Table
 
@@ -156,11 +157,11 @@ def _generations(mu, n, count, initial, pruners, labels, lam, loss, sigma, seeds
     if not prns:
         raise ValueError("pruners must name at least one pruner")
     for spec in prns:
-        if not hasattr(spec, "keep"):
-            raise ValueError(f"not a pruner: {spec!r}")
+        if not isinstance(spec, Selector):
+            raise ValueError(f"not a pruner (a selector, with a select method): {spec!r}")
         w_v = getattr(spec, "w_v", None)
         if w_v is not None and np.shape(w_v)[-1] != mix.d:
-            raise ValueError(f"w_v of {spec.kind} has length {np.shape(w_v)[-1]}, mu has "
+            raise ValueError(f"w_v of {describe(spec)[0]} has length {np.shape(w_v)[-1]}, mu has "
                              f"d = {mix.d}")
     if initial.kind == "linear" and np.shape(initial.w_g)[-1] != mix.d:
         raise ValueError(f"w_g has length {np.shape(initial.w_g)[-1]}, mu has d = {mix.d}")
@@ -201,8 +202,8 @@ def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, 
     rows = []
     pool_x, pool_labels, pool_weights = [], [], []  # accumulate: every generation's data
     for pi, spec in enumerate(prns):
-        rows.append({**base, "generation": 0, "pruner": spec.kind, "pruner_index": pi,
-                     **spec.params(), "generator_accuracy": acc0, "accuracy": acc0,
+        rows.append({**base, "generation": 0, "pruner": describe(spec)[0], "pruner_index": pi,
+                     **describe(spec)[1], "generator_accuracy": acc0, "accuracy": acc0,
                      "p": np.nan, "phi": np.nan, "psi": np.nan, "pstar": np.nan, "kept": np.nan,
                      "converged": True, "iterations": 0})
     for t in range(1, count + 1):
@@ -218,7 +219,7 @@ def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, 
             else:
                 lab = jnp.where(margin >= 0, 1.0, -1.0).astype(x.dtype)
             correct = lab == y
-            keep = verifier.keep(prune_key, x, lab, correct=correct)
+            keep = pruner_keep(verifier, prune_key, x, lab, correct)
             chain_labels.append(lab)
             weights.append(keep.astype(x.dtype))
             rates.append(measure(correct, keep))
@@ -235,8 +236,8 @@ def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, 
                   tol=tol, max_iter=max_iter)
         for pi, spec in enumerate(prns):
             r = rates[pi]
-            rows.append({**base, "generation": t, "pruner": spec.kind, "pruner_index": pi,
-                         **spec.params(),
+            rows.append({**base, "generation": t, "pruner": describe(spec)[0], "pruner_index": pi,
+                         **describe(spec)[1],
                          "generator_accuracy": float(data.accuracy(w_gen[pi], mix)),
                          "accuracy": float(data.accuracy(res.w[pi], mix)),
                          "p": float(r[0]), "phi": float(r[1]), "psi": float(r[2]),

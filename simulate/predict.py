@@ -52,13 +52,14 @@ class Request(NamedTuple):
 
 def label_level_rates(pruner) -> tuple[float, float]:
     """(phi, psi) of a pruner whose keep decision depends only on whether the label is right."""
-    if pruner.kind == "none":
+    kind = getattr(pruner, "kind", None)  # a selector of one's own may have none
+    if kind == "none":
         return 1.0, 1.0
-    if pruner.kind == "random":
+    if kind == "random":
         return pruner.rate, pruner.rate
-    if pruner.kind == "oracle":
+    if kind == "oracle":
         return 1.0, 0.0
-    if pruner.kind == "label_only":
+    if kind == "label_only":
         return pruner.phi, pruner.psi
     return np.nan, np.nan
 
@@ -70,8 +71,9 @@ def request_of(gen, prn, *, lam, loss, real_fraction, w_g=None, w_v=None) -> Req
     w_g = getattr(gen, "w_g", None) if w_g is None else w_g
     w_v = getattr(prn, "w_v", None) if w_v is None else w_v
     # A supervised verifier is, once fitted, a linear verifier (or top-r with ``rate``).
-    kind = ("top_r" if prn.rate is not None else "linear") if prn.kind == "supervised" \
-        else prn.kind
+    kind = getattr(prn, "kind", None)  # a selector of one's own may have none
+    if kind == "supervised":
+        kind = "top_r" if prn.rate is not None else "linear"
     return Request(
         generator="flip" if gen.kind == "flip" else "linear", p=getattr(gen, "p", np.nan),
         w_g=None if w_g is None else np.asarray(w_g),

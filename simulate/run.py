@@ -40,7 +40,8 @@ from ._checks import (
 from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES, fit
 from .generators import fit_on_real
 from .predict import finite_columns, predict, request_of
-from .pruners import measure
+from .pruners import keep as pruner_keep
+from .selection import Selector, describe, measure
 from .table import Table
 
 __all__ = ["run", "seed_key", "STREAMS"]
@@ -127,8 +128,8 @@ def _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds, roo
             raise ValueError(f"not a generator: {spec!r}")
         _check_dimension(spec, "w_g", mix.d)
     for spec in prns:
-        if not hasattr(spec, "keep"):
-            raise ValueError(f"not a pruner: {spec!r}")
+        if not isinstance(spec, Selector):
+            raise ValueError(f"not a pruner (a selector, with a select method): {spec!r}")
         _check_dimension(spec, "w_v", mix.d)
 
     rows = []
@@ -150,7 +151,8 @@ def _run(mu, n, generators, pruners, lam, loss, real_fraction, sigma, seeds, roo
 def _check_dimension(spec, field, d):
     w = getattr(spec, field, None)
     if w is not None and np.shape(w)[-1] != d:
-        raise ValueError(f"{field} of {spec.kind} has length {np.shape(w)[-1]}, mu has d = {d}")
+        raise ValueError(f"{field} of {describe(spec)[0]} has length {np.shape(w)[-1]}, "
+                         f"mu has d = {d}")
 
 
 def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed, tol, max_iter):
@@ -232,9 +234,10 @@ def _fit_on_real_per_seed(keys, mix, n_real, lam):
 def _keep(spec, w_v, keys, x, labels, correct):
     """Keep decisions (G, n_synth) of one pruner for every seed of the chunk."""
     if hasattr(spec, "fitted"):  # a supervised verifier, fitted per seed: direction (G, d)
-        return jax.vmap(lambda w, k, xx, ll, cc: spec.with_direction(w).keep(k, xx, ll, correct=cc))(
-            w_v, keys, x, labels, correct)
-    return jax.vmap(lambda k, xx, ll, cc: spec.keep(k, xx, ll, correct=cc))(keys, x, labels, correct)
+        return jax.vmap(lambda w, k, xx, ll, cc: pruner_keep(spec.with_direction(w), k, xx, ll,
+                                                             cc))(w_v, keys, x, labels, correct)
+    return jax.vmap(lambda k, xx, ll, cc: pruner_keep(spec, k, xx, ll, cc))(keys, x, labels,
+                                                                            correct)
 
 
 def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, with_theory,
@@ -248,6 +251,7 @@ def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, 
         gen, prn, rf = gens[gi], prns[pi], fractions[fi]
         w_g = results.get(f"w_g_{gi}", getattr(gen, "w_g", None))  # (G, d) when fitted per seed
         w_v = results.get(f"w_v_{pi}", getattr(prn, "w_v", None))
+        kind, params = describe(prn)
         # The generator's own test accuracy, where it is a linear rule (linear, trained).
         gen_acc = (np.full(len(ids), np.nan) if w_g is None else np.broadcast_to(
             np.asarray(theory.linear_accuracy(np.asarray(w_g), mu, sigma)), (len(ids),)))
@@ -259,7 +263,7 @@ def _rows(results, mix, n, gens, prns, lams, losses, fractions, ids, root_seed, 
                         "root_seed": root_seed, "seed": seed, "n": n, "d": mix.d, "loss": loss,
                         "lam": lam, "real_fraction": rf, "n_real": int(round(rf * n)),
                         "generator": gen.kind, "generator_index": gi, **gen.params(),
-                        "pruner": prn.kind, "pruner_index": pi, **prn.params(),
+                        "pruner": kind, "pruner_index": pi, **params,
                         "p": float(rates[0]), "phi": float(rates[1]), "psi": float(rates[2]),
                         "pstar": float(rates[3]), "kept": float(rates[4]),
                         "accuracy": float(results[f"accuracy_{loss}"][si, v]),

@@ -6,8 +6,8 @@
 3. ``scorer``: a second model, trained on the same real data from another initialisation,
    scores every candidate (the model-based verifier).
 4. ``verify``: every verifier of ``verifiers.py`` selects from the candidates; p, phi, psi, p*
-   measured on all candidates (``simulate.pruners.measure``) and estimated from an audit set of
-   ``audit`` candidates (``theory.estimate_pstar``).
+   measured on all candidates (``simulate.selection.measure``) and estimated from an audit set
+   of ``audit`` candidates (``simulate.selection.audit``).
 5. ``retrain``: for each verifier and each pool size s in ``sizes`` (multiples of n_real), a
    fresh model is trained on what the verifier keeps among the first s candidates (answers that
    do not parse are never trained on); a model trained on s real matrices is the reference.
@@ -35,12 +35,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import theory
 from experiments import seq2seq
 from experiments._stages import StagedRun, stage_hash
 from experiments._stats import seed_spread, spearman, spread, standard_error
 from simulate import store
-from simulate.pruners import measure
+from simulate.selection import audit, measure
 
 from . import data, metrics, verifiers
 from .encoding import Tokenizer
@@ -209,8 +208,7 @@ class _Run(StagedRun):
             idx = (audit_idx[:, None] * k + np.arange(k)).ravel()
         else:
             idx = audit_idx
-        est = theory.estimate_pstar(np.asarray(sel.rate_correct)[idx],
-                                    np.asarray(sel.rate_kept)[idx])
+        est = audit(np.asarray(sel.rate_correct)[idx], np.asarray(sel.rate_kept)[idx])
         return {"audit_pstar": est.pstar, "audit_low": est.pstar_interval[0],
                 "audit_high": est.pstar_interval[1], "audit_n": int(est.n)}
 

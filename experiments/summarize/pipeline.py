@@ -10,8 +10,9 @@
 3. ``candidates``: ``k`` sampled summaries per remaining train article, with the generator's
    length-normalised log-likelihoods; stored as a candidate file.
 4. Verifiers (oracle ROUGE-1, random, self, other model, an external judge) score every
-   candidate; selection is best-of-k per article; p* of each under the three rules of
-   ``pstar.py`` (estimated with intervals by ``theory.estimate_pstar``).
+   candidate; selection is best-of-k per article (``simulate.selection.BestOfK``); p* of each
+   under the three rules of ``pstar.py`` (estimated with intervals by
+   ``simulate.selection.audit``).
 5. A fresh model is trained on the selected pairs of the first ``size`` articles, for each
    size in ``sizes``, and scored by ROUGE-1/2/L (greedy decoding) on the test articles, beside
    the generator. Which rule's p* ranks the verifiers' final ROUGE-1 best is reported
@@ -35,7 +36,7 @@ import numpy as np
 
 from experiments._stages import StagedRun, stage_hash
 from experiments._stats import seed_spread, spearman, spread, standard_error
-from simulate import store
+from simulate import selection, store
 
 from . import corpus, pstar, records, rouge, verifiers
 from .backends import JaxBackend
@@ -44,6 +45,7 @@ from .tokenizer import WordTokenizer
 
 __all__ = ["run", "load_results", "keyword_judge", "with_title"]
 
+BEST_OF_K = selection.BestOfK()  # each article's highest-scoring candidate
 STREAMS = {"corpus": 0, "generator": 1, "other": 2, "candidates": 3, "random": 4,
            "retrain": 5, "test": 6}
 
@@ -124,19 +126,15 @@ class _Run(StagedRun):
 
         cands, gen_scores = self.candidates(gen, pool)
         rouge1 = verifiers.Oracle().scores(pool, cands)
-        named = [("oracle", verifiers.Oracle()),
-                 ("random", verifiers.Random(self.key("random"))),
-                 ("self", verifiers.Self()),
-                 ("other_model", verifiers.Likelihood(other, "other_model")),
-                 ("judge", verifiers.Judge(keyword_judge, "judge"))]
+        named = [(name, verifiers.SPECS.build(name, key=self.key("random"), other=other,
+                                              judge=keyword_judge)) for name in VERIFIERS]
         rows = [{"model": "generator", "verifier": "", "size": n_real, **gen_eval},
                 {"model": "other_model", "verifier": "", "size": n_other, **other_eval}]
-        assert [name for name, _ in named] == list(VERIFIERS)
         chosen_by = {}
         for vi, (name, ver) in enumerate(named):
             scores = rouge1 if name == "oracle" else ver.scores(pool, cands,
                                                                generator_scores=gen_scores)
-            kept = verifiers.best_of_k(scores)
+            kept = verifiers.select(BEST_OF_K, scores)
             chosen = chosen_by[name] = np.argmax(kept, axis=1)
             rates = {}
             for rule in pstar.RULES:

@@ -14,14 +14,15 @@ candidate; pruning: the candidates kept).
   ROUGE-1; "correct" iff rouge_i > rouge_j, "kept" iff the verifier scores i above j. Then
   phi = psi' = the verifier's agreement with ROUGE on pairs, and p* = that agreement.
 
-Each rule gives a ``theory.estimate_pstar`` estimate (point, interval, counts).
+Each rule gives an estimate (point, interval, counts) by ``simulate.selection.audit``, the
+measure of every setting.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-import theory
+from simulate import selection
 
 __all__ = ["RULES", "samples", "estimate"]
 
@@ -56,6 +57,6 @@ def samples(rule, rouge, scores, kept, threshold=0.5):
 
 
 def estimate(rule, rouge, scores, kept, threshold=0.5, level=0.95):
-    """``theory.estimate_pstar`` under one rule."""
+    """``simulate.selection.audit`` under one rule."""
     correct, keep = samples(rule, rouge, scores, kept, threshold)
-    return theory.estimate_pstar(correct, keep, level=level)
+    return selection.audit(correct, keep, level=level)

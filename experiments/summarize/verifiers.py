@@ -1,9 +1,12 @@
-"""Summary verifiers behind one interface, and the two ways of selecting with them.
+"""Summary verifiers behind one interface, selecting through the selection interface of every
+setting (``simulate.selection``).
 
 A verifier scores every candidate of every article: ``scores(articles, candidates) -> (A, k)``
-(higher = better). Selection: ``best_of_k`` keeps each article's highest-scoring candidate;
-``prune`` keeps the top ``rate`` of all candidates (``simulate.pruners.top_r``, the same pruning
-interface as the simulations). Verifiers:
+(higher = better). ``select(selector, scores, key)`` hands the scores to any selector, with the
+articles as groups: ``selection.BestOfK()`` keeps each article's highest-scoring candidate (the
+pipeline's rule), ``selection.TopR(rate)`` the top ``rate`` of all candidates. Verifiers
+(registered as specs in ``simulate.specs.registry("summarize")``, built with
+``SPECS.build(name, key=..., other=..., judge=...)``):
 
 - ``Oracle``: ROUGE-1 against the reference (needs the references: an upper bound).
 - ``Random``: uniform scores from a JAX key.
@@ -18,11 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulate import pruners
+from simulate import selection, specs
 
 from . import rouge
 
-__all__ = ["Oracle", "Random", "Self", "Likelihood", "Judge", "best_of_k", "prune"]
+__all__ = ["Oracle", "Random", "Self", "Likelihood", "Judge", "select", "SPECS"]
 
 
 def _grid(candidates):
@@ -47,6 +50,8 @@ class Random:
     name = "random"
 
     def __init__(self, key):
+        if key is None:
+            raise ValueError("key: the random verifier needs a JAX key")
         self.key = key
 
     def scores(self, articles, candidates, **_):
@@ -73,6 +78,8 @@ class Likelihood:
     """Another model's length-normalised log-likelihood: ``backend.score(texts, summaries)``."""
 
     def __init__(self, backend, name="other_model"):
+        if not callable(getattr(backend, "score", None)):
+            raise ValueError("backend must have score(texts, summaries) (another model)")
         self.backend = backend
         self.name = name
 
@@ -98,18 +105,28 @@ class Judge:
                          for art, cands in zip(articles, candidates)]).reshape(a, k)
 
 
-def best_of_k(scores) -> np.ndarray:
-    """(A, k) one-hot keep decisions: each article's highest-scoring candidate (first on ties)."""
+def select(selector, scores, key=None, correct=None) -> np.ndarray:
+    """(A, k) keep decisions of any selector on (A, k) scores, the articles as groups;
+    ``correct`` (A, k), a rule's ground truth (``pstar``), for the selectors that read it."""
     scores = np.asarray(scores, float)
-    kept = np.zeros(scores.shape, bool)
-    kept[np.arange(scores.shape[0]), np.argmax(scores, axis=1)] = True
-    return kept
+    if scores.ndim != 2 or 0 in scores.shape:
+        raise ValueError(f"scores must be (articles, k) with k >= 1; got shape {scores.shape}")
+    a, k = scores.shape
+    if correct is not None:
+        correct = np.asarray(correct)
+        if correct.shape != scores.shape:
+            raise ValueError(f"correct must be {scores.shape} like the scores; got "
+                             f"{correct.shape}")
+        correct = correct.ravel()
+    keep = selector.select(key, scores.ravel(), correct=correct,
+                           groups=selection.grid_groups(a, k))
+    return np.asarray(keep, bool).reshape(a, k)
 
 
-def prune(scores, rate, key=None) -> np.ndarray:
-    """(A, k) keep decisions: the top ``rate`` of all candidates by score (``top_r``)."""
-    scores = np.asarray(scores, float)
-    flat = jnp.asarray(scores.ravel())
-    n = flat.shape[0]
-    keep = pruners.top_r(rate).keep(key, jnp.zeros((n, 1)), jnp.ones(n), scores=flat)
-    return np.asarray(keep).reshape(scores.shape)
+SPECS = specs.registry("summarize", noun="verifier")
+SPECS.add("oracle", lambda p, **_: Oracle(), doc="ROUGE-1 against the reference")
+SPECS.add("random", lambda p, key=None, **_: Random(key), doc="uniform scores")
+SPECS.add("self", lambda p, **_: Self(), doc="the generator's own likelihood")
+SPECS.add("other_model", lambda p, other=None, **_: Likelihood(other, "other_model"),
+          doc="another model's likelihood")
+SPECS.add("judge", lambda p, judge=None, **_: Judge(judge, "judge"), doc="an external judge")

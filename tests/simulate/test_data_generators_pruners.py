@@ -178,7 +178,7 @@ def test_label_level_pruners_keep_at_their_rates():
              (pruners.oracle(), 1.0, 0.0), (pruners.label_only(0.8, 0.25), 0.8, 0.25)]
     for pruner, phi, psi in cases:
         with jax.enable_x64(True):
-            keep = pruner.keep(_key(9), x, labels, correct=correct)
+            keep = pruners.keep(pruner, _key(9), x, labels, correct)
             r = pruners.measure(correct, keep)
         assert abs(float(r.phi) - phi) <= Z * np.sqrt(phi * (1 - phi) / nc), pruner
         assert abs(float(r.psi) - psi) <= Z * np.sqrt(psi * (1 - psi) / nw), pruner
@@ -189,7 +189,7 @@ def test_linear_verifier_matches_its_rule_and_theory_keep_rates():
     x, labels, correct = _candidates()
     w_v, tau = np.array([0.6, 0.8, 0.0]) * 2.0, 0.5  # not normalised
     with jax.enable_x64(True):
-        keep = np.asarray(pruners.linear(w_v, tau).keep(None, x, labels))
+        keep = np.asarray(pruners.keep(pruners.linear(w_v, tau), None, x, labels))
         r = pruners.measure(correct, keep)
     np.testing.assert_array_equal(keep, np.asarray(labels) * (np.asarray(x) @ w_v) > tau)
     phi, psi = theory.linear_verifier.keep_rates(MU, w_v, tau)
@@ -204,7 +204,7 @@ def test_top_r_keeps_the_largest_margins(rate, seed):
     rng = np.random.default_rng(seed)
     scores = np.round(rng.standard_normal(97), 1)  # ties on purpose
     with jax.enable_x64(True):
-        keep = np.asarray(pruners.top_r(rate).keep(None, None, np.ones(97), scores=scores))
+        keep = np.asarray(pruners.top_r(rate).select(None, scores))
     count = int(np.ceil(rate * 97 - 1e-9))
     assert keep.sum() == count
     if 0 < count < 97:
@@ -221,7 +221,7 @@ def test_top_r_threshold_matches_theory_tau_for_rate():
     x, labels, _ = _candidates(n=n, p=p)
     w_v = np.array([0.6, 0.8, 0.0])
     with jax.enable_x64(True):
-        keep = np.asarray(pruners.top_r(rate, w_v).keep(None, x, labels))
+        keep = np.asarray(pruners.keep(pruners.top_r(rate, w_v), None, x, labels))
     margins = np.asarray(labels) * (np.asarray(x) @ w_v)
     assert keep.sum() == int(np.ceil(rate * n))
     assert margins[keep].min() >= margins[~keep].max()
@@ -250,8 +250,8 @@ def test_supervised_verifier_is_the_sklearn_fit_and_a_linear_rule():
     (lambda: pruners.label_only(0.0, 0.0), "phi and psi"),
     (lambda: pruners.linear(np.ones(2), np.inf), "tau"),
     (lambda: pruners.supervised(-3), "n_real"),
-    (lambda: pruners.oracle().keep(None, None, np.ones(3)), "correct"),
-    (lambda: pruners.top_r(0.5).keep(None, None, np.ones(3)), "scores"),
+    (lambda: pruners.keep(pruners.oracle(), None, None, np.ones(3)), "correct"),
+    (lambda: pruners.keep(pruners.top_r(0.5), None, None, np.ones(3)), "scores"),
 ])
 def test_bad_pruners(make, name):
     with pytest.raises(ValueError, match=name):

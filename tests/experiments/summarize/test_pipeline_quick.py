@@ -13,6 +13,7 @@ import pytest
 from experiments import cli
 from experiments.summarize import corpus, pipeline, presets, pstar, records, rouge, verifiers
 from experiments.summarize.backends import JaxBackend
+from simulate import selection
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def test_pstar_recomputed_from_the_candidate_file(quick_run):
     k = config["k"]
     r1 = rouge.scores([c.text for c in cands], [pool[c.article_id].summary for c in cands])
     r1 = r1["rouge1"].reshape(-1, k)
-    kept = verifiers.best_of_k(r1)
+    kept = verifiers.select(selection.BestOfK(), r1)
     oracle = next(r for r in rows if r["verifier"] == "oracle")
     # threshold: correct iff ROUGE-1 >= threshold; the oracle keeps each article's best.
     correct = r1 >= config["threshold"]

@@ -12,6 +12,7 @@ import pytest
 
 from experiments.summarize import corpus, pstar, records, rouge, verifiers
 from experiments.summarize.records import Article
+from simulate import selection
 
 
 def test_xlsum_and_candidate_files_round_trip(tmp_path):
@@ -73,7 +74,7 @@ SCORES = np.array([[0.1, 0.5, 0.9], [3.0, 1.0, 2.0]])
 
 
 def test_pstar_rules_by_hand():
-    kept = verifiers.best_of_k(SCORES)  # article 1 keeps candidate 3, article 2 candidate 1
+    kept = verifiers.select(selection.BestOfK(), SCORES)  # article 1: candidate 3, 2: candidate 1
     np.testing.assert_array_equal(kept, [[0, 0, 1], [1, 0, 0]])
     # threshold 0.5: correct = [1,0,1, 0,0,1]; kept = [0,0,1, 1,0,0]
     c, s = pstar.samples("threshold", ROUGE, SCORES, kept, threshold=0.5)
@@ -106,7 +107,7 @@ def test_verifiers_choose_what_they_should():
     assert np.argmax(selfv) == 0
     r1 = verifiers.Random(jax.random.key(0)).scores(arts * 200, cands * 200)
     assert 0 <= r1.min() and r1.max() < 1 and abs(r1.mean() - 0.5) < 4 * math.sqrt(1 / 12 / 600)
-    kept = verifiers.prune(np.array([[0.1, 0.9], [0.5, 0.3]]), 0.5)
+    kept = verifiers.select(selection.TopR(0.5), np.array([[0.1, 0.9], [0.5, 0.3]]))
     np.testing.assert_array_equal(kept, [[False, True], [True, False]])
     with pytest.raises(ValueError, match="same number"):
         verifiers.Oracle().scores(arts * 2, [["a"], ["b", "c"]])
