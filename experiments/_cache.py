@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 
 ENV_OFF = "BEYOND_COLLAPSE_NO_COMPILE_CACHE"
-# Programs that compile faster than this are not worth a file (a read costs a few ms).
-MIN_COMPILE_SECONDS = 0.2
+# Every program is kept: the many small ones (one per array operation and shape) add up to
+# seconds, and reading one back takes about a millisecond.
+MIN_COMPILE_SECONDS = 0.0
 
 
 def default_dir() -> Path:
