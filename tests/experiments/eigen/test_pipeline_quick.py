@@ -340,7 +340,7 @@ def test_cli_rejects_bad_presets_and_other_runs(quick_run, capsys, tmp_path):
     assert cli.main(["eigen", "--preset", "huge"]) == 2
     assert "preset" in capsys.readouterr().err
     _, out, _ = quick_run
-    assert cli.main(["eigen", "--preset", "quick", "--seed", "5", "--out", str(out),
+    assert cli.main(["eigen", "--preset", "quick", "--root-seed", "5", "--out", str(out),
                      "--quiet"]) == 2
     assert "another eigenvalue run" in capsys.readouterr().err
     with pytest.raises(ValueError, match="sizes"):
