@@ -54,3 +54,42 @@ def pytest_runtest_logreport(report):
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with open(_RSS_LOG, "a") as f:
             f.write(f"{peak:.0f} {report.duration:.2f} {report.nodeid}\n")
+
+
+# The fast subset for development is ``pytest -m "not slow"``; CI runs everything. Besides the
+# tests marked in place, these whole modules and tests are slow (end-to-end pipelines, Monte
+# Carlo against theory, scikit-learn on 10^5 samples, the fuzz profile, a Dask cluster,
+# finite-difference gradients); each took 10 s or more on 2 cores.
+SLOW = (
+    "tests/experiments/eigen/test_pipeline_quick.py",
+    "tests/experiments/summarize/test_pipeline_quick.py",
+    "tests/experiments/summarize/test_hf_backend.py",
+    "tests/experiments/seq2seq/test_gradients.py",
+    "tests/experiments/seq2seq/test_seq2seq.py::test_cached_steps_equal_the_teacher_forced_pass",
+    "tests/experiments/seq2seq/test_seq2seq.py::test_wide_beam_search_is_exact",
+    "tests/figures/test_figures_command.py",
+    "tests/fuzz/",
+    "tests/simulate/test_against_finite_theory.py",
+    "tests/simulate/test_sweep_dask.py",
+    "tests/simulate/test_run.py::test_label_only_pruning_matches_theory",
+    "tests/simulate/test_run.py::test_linear_verifier_matches_theory",
+    "tests/simulate/test_run.py::test_real_data_fraction_matches_theory",
+    "tests/simulate/test_generations.py",
+    "tests/simulate/test_cli.py::test_json_rows",
+    "tests/simulate/test_fit.py::test_logistic_matches_sklearn",
+    "tests/simulate/test_fit.py::test_group_batch_equals_shared_and_single_calls",
+    "tests/simulate/test_input_checks.py::test_run_accepts_the_largest_root_seed",
+    "tests/theory/test_label_only.py::test_logistic_limit_matches_scikit_learn",
+    "tests/theory/test_linear_verifier.py::test_logistic_limit_matches_scikit_learn",
+    "tests/theory/test_finite_scenarios.py",
+    "tests/theory/test_estimate.py",
+    "tests/experiments/test_cli_help.py::test_every_help_example_runs_as_written[beyond-collapse theory  ",
+    "tests/experiments/test_compile_cache.py",
+    "tests/experiments/test_cli_theory.py::test_console_script_is_installed",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
