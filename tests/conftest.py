@@ -86,6 +86,18 @@ SLOW = (
     "tests/experiments/test_cli_help.py::test_every_help_example_runs_as_written[beyond-collapse theory  ",
     "tests/experiments/test_compile_cache.py",
     "tests/experiments/test_cli_theory.py::test_console_script_is_installed",
+    # 30 s or more each in a -m "not slow" run on 2 busy cores (mostly logistic solvers):
+    "tests/simulate/test_run.py::test_table_rows_columns_and_fitted_specs",
+    "tests/simulate/test_run.py::test_results_are_bit_identical_whatever_the_chunking",
+    "tests/simulate/test_sweep.py::test_killed_sweep_resumes_to_the_identical_table",
+    "tests/theory/test_backends.py::test_numpy_and_jax_paths_agree_when_alternated",
+    "tests/theory/test_chunking.py::test_results_do_not_depend_on_the_chunk_size",
+    "tests/theory/test_linear_verifier.py::test_logistic_breakdown_against_scikit_learn",
+    "tests/theory/test_linear_verifier.py::test_logistic_without_ridge_follows_the_verifier",
+    "tests/theory/test_linear_verifier.py::test_breakdown_tends_to_signal_weighted_ratio",
+    "tests/theory/test_scale_free.py::test_verifier_breakdown_at_large_lam_is_signal_weighted",
+    "tests/theory/test_label_only.py::test_breakdown_is_pstar_whatever_lam_loss_and_sigma",
+    "tests/experiments/seq2seq/test_seq2seq.py::test_training_learns_a_deterministic_map",
 )
 
 
