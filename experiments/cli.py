@@ -1,7 +1,12 @@
 """The ``beyond-collapse`` command line.
 
 Each subcommand lives in ``experiments/commands/<name>.py`` and exposes
-``add_arguments(parser)`` and ``main(args) -> int``.
+``add_arguments(parser)``, ``main(args) -> int`` and ``EXAMPLES`` (command lines shown in its
+``--help``; tests/experiments/test_cli_help.py runs every one of them).
+
+Flags mean the same everywhere: ``--root-seed`` the seed all randomness derives from,
+``--seeds`` a count of seeds, ``--out`` the output directory, ``--json`` one JSON document on
+stdout, ``--preset`` a named configuration, ``--quiet`` no progress output.
 """
 
 from __future__ import annotations
@@ -22,12 +27,22 @@ COMMANDS = [
 ]
 
 
+def _epilog(examples: str) -> str:
+    lines = [line for line in examples.strip("\n").splitlines()]
+    return "examples:\n" + "\n".join("  " + line for line in lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="beyond-collapse",
         description="Training on synthesized data: when it collapses and how verification "
         "prevents it (arXiv 2406.07515).",
     )
+    parser.add_argument(
+        "--no-compile-cache", action="store_true",
+        help="do not keep compiled JAX programs between runs (by default they are cached in "
+        "$XDG_CACHE_HOME/beyond-collapse/jax; the environment variable "
+        "BEYOND_COLLAPSE_NO_COMPILE_CACHE=1 does the same)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name, help_text in COMMANDS:
         try:
@@ -36,18 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
             if err.name == module_name:
                 continue
             raise
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        examples = getattr(module, "EXAMPLES", "")
+        cmd = sub.add_parser(name, help=help_text, description=help_text,
+                             epilog=_epilog(examples) if examples else None,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.main)
     return parser
 
 
 def main(argv=None) -> int:
+    from experiments import _cache
     from experiments.commands._args import join_negative_values
 
     parser = build_parser()
     args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else list(argv)))
     try:
+        _cache.enable(disabled=args.no_compile_cache)
         return int(args._run(args) or 0)
     except ValueError as err:
         message = str(err)

@@ -136,20 +136,30 @@ def group(table, keys, value="accuracy"):
     return {k: (*mean_se(r[value] for r in rows), rows) for k, rows in groups.items()}
 
 
-def arguments(description: str) -> argparse.ArgumentParser:
+def arguments(description: str, recompute: bool = False) -> argparse.ArgumentParser:
     """The command line every figure script shares."""
+    from experiments.commands._args import add_figure_preset, add_recompute
+
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true", help="reduced grid, into results/quick")
+    add_figure_preset(parser)
     parser.add_argument("--out", help="output directory for the figure (and quick data)")
-    parser.add_argument("--executor", choices=("local", "dask"), default="local")
-    parser.add_argument("--scheduler", help="Dask scheduler address")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                        help="where sweep units run: this process, or Dask distributed")
+    parser.add_argument("--scheduler", help="Dask scheduler address (with --executor dask)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    if recompute:
+        add_recompute(parser)
     return parser
 
 
-def script_main(render, description: str, argv=None) -> int:
+def script_main(render, description: str, argv=None, recompute: bool = False) -> int:
     """``main`` of a figure script: parse the shared command line, render, list the files."""
-    args = arguments(description).parse_args(argv)
-    for path in render(args.quick, args.out, args.executor, args.scheduler, not args.quiet):
+    parser = arguments(description, recompute)
+    args = parser.parse_args(argv)
+    if args.scheduler is not None and args.executor != "dask":
+        parser.error("--scheduler needs --executor dask")
+    extra = {"recompute": args.recompute} if recompute else {}
+    for path in render(args.preset == "quick", args.out, args.executor, args.scheduler,
+                       not args.quiet, **extra):
         print(f"wrote {path}")
     return 0

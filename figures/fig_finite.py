@@ -6,9 +6,9 @@ Two panels: no pruning (phi = psi = 1, p* = 1/2) and a verifier (phi = 0.9, psi 
 p* = 3/4). Logistic loss, lam = 1e-2, ||mu|| = 1.
 
 The simulations are stored in figures/data/fig_finite_sim.json and made (a few minutes on 2
-cores) only when that file is missing or ``--resimulate`` is given:
+cores) only when that file is missing or ``--recompute`` is given:
 
-    python -m figures.fig_finite [--resimulate] [--out DIR]
+    python -m figures.fig_finite [--recompute] [--out DIR]
 
 Writes figures/fig_finite.png and figures/fig_finite.pdf (or into DIR). ``--quick`` reuses the
 stored simulations (it never resimulates).
@@ -65,14 +65,14 @@ def make_simulations():
 
 
 def render(quick=False, out_dir=None, executor="local", scheduler=None, progress=True,
-           resimulate=False):
-    data = make_simulations() if resimulate or not DATA.exists() else json.loads(
+           recompute=False):
+    data = make_simulations() if recompute or not DATA.exists() else json.loads(
         DATA.read_text())
     sims = data["records"]
     _common.use_style()
     import matplotlib.pyplot as plt
 
-    p_grid = np.linspace(0.0, 1.0, 401)
+    p_grid = np.linspace(0.0, 1.0, 101 if quick else 401)  # quick: a coarser theory curve
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(ALPHAS)))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     for ax, (phi, psi) in zip(axes, VERIFIERS):
@@ -103,12 +103,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
 
 
 def main(argv=None) -> int:
-    parser = _common.arguments(__doc__.splitlines()[0])
-    parser.add_argument("--resimulate", action="store_true")
-    args = parser.parse_args(argv)
-    for path in render(args.quick, args.out, resimulate=args.resimulate):
-        print(f"wrote {path}")
-    return 0
+    return _common.script_main(render, __doc__.splitlines()[0], argv, recompute=True)
 
 
 if __name__ == "__main__":

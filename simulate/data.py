@@ -60,21 +60,34 @@ def mixture(mu, sigma=None) -> Mixture:
     return Mixture(mu, jnp.asarray(chol, mu.dtype))
 
 
-def _blocks(key, n, draw):
-    """Concatenate ``draw(fold_in(key, b))`` over blocks b = 0, 1, ... and keep the first n rows."""
-    count = max(1, -(-n // BLOCK))
+_MIN_BLOCKS = 4
+
+
+def _block_count(n: int) -> int:
+    """Blocks drawn for ``n`` rows: at least 4, then a step of ``simulate.fit.bucket``'s ladder
+    (at most 25 % more), so that one compiled sampler serves many n. The extra rows are cut
+    off: blocks are independent, so the first n rows are those of an exact draw."""
+    from .fit import bucket
+
+    return bucket(max(1, -(-n // BLOCK)), _MIN_BLOCKS)
+
+
+def _blocks(key, count, draw):
+    """Concatenate ``draw(fold_in(key, b))`` over blocks b = 0, 1, ..., count - 1."""
     keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(count, dtype=jnp.uint32))
     out = jax.vmap(draw)(keys)
-    return out.reshape((count * BLOCK,) + out.shape[2:])[:n]
+    return out.reshape((count * BLOCK,) + out.shape[2:])
 
 
 def sample(key, mix: Mixture, n: int):
     """Draw ``n`` labelled samples: x (n, d), y (n,) in {-1, +1}. Prefix-stable in ``n``."""
-    return _sample(key, mix, check_nonnegative_int("n", n))
+    n = check_nonnegative_int("n", n)
+    x, y = _sample(key, mix, _block_count(n))
+    return x[..., :n, :], y[..., :n]
 
 
 @functools.partial(jax.jit, static_argnums=2)
-def _sample(key, mix, n):
+def _sample(key, mix, count):
     dtype = mix.mu.dtype
     d = mix.d
 
@@ -84,7 +97,7 @@ def _sample(key, mix, n):
         z = jax.random.normal(k_z, (BLOCK, d), dtype)
         return jnp.concatenate([y[:, None], z], axis=1)
 
-    yz = _blocks(key, n, draw)
+    yz = _blocks(key, count, draw)
     y, z = yz[:, 0], yz[:, 1:]
     if mix.chol is not None:
         z = z @ mix.chol.T
@@ -93,12 +106,14 @@ def _sample(key, mix, n):
 
 def uniforms(key, n: int, dtype=None):
     """``n`` independent U(0, 1) numbers, (n,), prefix-stable in ``n`` like ``sample``."""
-    return _uniforms(key, check_nonnegative_int("n", n), jnp.dtype(dtype or jnp.result_type(float)))
+    n = check_nonnegative_int("n", n)
+    out = _uniforms(key, _block_count(n), jnp.dtype(dtype or jnp.result_type(float)))
+    return out[..., :n]
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _uniforms(key, n, dtype):
-    return _blocks(key, n, lambda k: jax.random.uniform(k, (BLOCK,), dtype))
+def _uniforms(key, count, dtype):
+    return _blocks(key, count, lambda k: jax.random.uniform(k, (BLOCK,), dtype))
 
 
 def accuracy(w, mix: Mixture):

@@ -25,6 +25,13 @@ finite, reports ``converged = False`` (its ``w`` is the last finite iterate). Wi
 the objective is strongly convex, so separable data and tiny ``lam`` only cost iterations; the
 loss and its derivatives are evaluated in overflow-free forms, so no NaN arises.
 
+Compiled programs are reused across sizes: ``fit`` pads the rows ``n`` and the problems ``V``
+up to the next step of a ladder (``bucket``: at least 1024 rows and 32 problems, then four
+steps per doubling, so at most 25 % more work past those floors) with zero features and zero keep weights, and divides
+by the true ``n``. Padded rows and problems add exact zeros to every sum, so the objective is
+the same; only the order of floating-point additions in the matrix products may differ, by a
+few units in the last place. A sweep over ``n`` thus compiles once per ladder step.
+
 Precision: the arithmetic runs in the dtype of ``x``. ``fit`` called with NumPy arrays runs in
 float64 (JAX's x64 mode, enabled for the call) and returns NumPy arrays; called with JAX arrays it
 is traced as is (jit/vmap-able, e.g. float32 on an accelerator).
@@ -160,20 +167,20 @@ def _line_search(loss, margin, dmargin, l1_start, wq, wp, pp, lam, slope0, activ
     return t, jnp.where(settled, l1_done, l1_lo)
 
 
-def _fit_groups(x, labels, weights, lam, *, loss, tol, max_iter, memory):
+def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory):
     """Solve G x V problems (*); the V problems of group g share x[g]. x (G, n, d); labels,
     weights (G, V, n); lam (G, V).
 
     Internally problems are columns: w (G, d, V), margins (G, n, V), so that both passes are
     plain batched matrix products, x @ P: (n, d) @ (d, V) and x^T @ R: (d, n) @ (n, V) per group
     (x is never transposed in memory). Per-problem scalars are (G, 1, V); reductions run over
-    axis -2.
+    axis -2. ``n_rows`` is the n of (*): rows past it are padding, with zero weight.
     """
     g, n, d = x.shape
     v = labels.shape[1]
     dtype = x.dtype
     signs = jnp.swapaxes(labels, 1, 2)  # (G, n, V)
-    wq = jnp.swapaxes(weights, 1, 2) / n
+    wq = jnp.swapaxes(weights, 1, 2) / n_rows
     coef = wq * signs  # gradient = x^T (coef * l'(margin)) + lam w
     lam = lam[:, None, :]
 
@@ -285,24 +292,28 @@ def _fit_groups(x, labels, weights, lam, *, loss, tol, max_iter, memory):
 
 @functools.partial(jax.jit, static_argnames=("loss", "memory", "group_chunk"))
 def fit_shared(x, labels, weights, lam, *, loss="logistic", tol=DEFAULT_TOL,
-               max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY, group_chunk=None):
+               max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY, group_chunk=None, n_rows=None):
     """Jitted core of ``fit`` without input checks: G groups of V problems sharing features.
 
     x (G, n, d); labels, weights (G, V, n); lam (G, V). Returns a ``FitResult`` with w (G, V, d)
     and the rest (G, V). ``group_chunk`` groups (a divisor of G; None: all) run in one L-BFGS
     loop, each pass over the features one batched matrix product per group; chunks run one
-    after another (``lax.map``).
+    after another (``lax.map``). ``n_rows``: the n that divides the loss (default the rows of
+    ``x``; fewer when the last rows are zero-weight padding). It is traced, not static, so one
+    program serves every n of a padded size.
     """
     g = x.shape[0]
+    n_rows = jnp.asarray(x.shape[1] if n_rows is None else n_rows, x.dtype)
     chunk = g if group_chunk is None else group_chunk
     if g % chunk:
         raise ValueError(f"group_chunk {chunk} does not divide the {g} groups")
     solve = functools.partial(_fit_groups, loss=loss, tol=tol, max_iter=max_iter,
                               memory=memory)
     if chunk == g:
-        return solve(x, labels, weights, lam)
+        return solve(x, labels, weights, lam, n_rows)
     split = lambda a: a.reshape(g // chunk, chunk, *a.shape[1:])  # noqa: E731
-    res = jax.lax.map(lambda args: solve(*args), tuple(map(split, (x, labels, weights, lam))))
+    res = jax.lax.map(lambda args: solve(*args, n_rows),
+                      tuple(map(split, (x, labels, weights, lam))))
     return FitResult(*(a.reshape(g, *a.shape[2:]) for a in res))
 
 
@@ -310,6 +321,37 @@ def fit_shared(x, labels, weights, lam, *, loss="logistic", tol=DEFAULT_TOL,
 # streams from memory, so large independent groups are solved a few at a time (the L workload
 # of benchmarks/bench_fit.py: 0.32 -> 0.25 s). Accelerators take every group at once.
 CPU_CHUNK_BYTES = 8 * 2**20
+
+
+# Padding (module docstring); tests switch it off to compare.
+PAD = True
+# Floors: below them a fit costs milliseconds padded or not, and one program serves them all.
+_MIN_ROWS = 1024
+_MIN_PROBLEMS = 32
+
+
+def bucket(size: int, least: int = 1) -> int:
+    """The smallest step of the ladder ``least``, then 1..8 and ``{5, 6, 7, 8} * 2**k`` that
+    holds ``size``."""
+    if size <= max(least, 8):
+        return max(least, size)
+    k = size.bit_length() - 3  # 4 * 2**k <= size < 8 * 2**k
+    return max(least, -(-size // 2**k) * 2**k)
+
+
+def _pad(xg, labels, weights, lam):
+    """Rows and problems padded to their ladder steps (zero features, labels +1, weights 0)."""
+    _, n, _ = xg.shape
+    v = labels.shape[1]
+    rows = bucket(n, _MIN_ROWS) - n
+    problems = bucket(v, _MIN_PROBLEMS) - v
+    if not PAD or (rows == 0 and problems == 0):
+        return xg, labels, weights, lam
+    xg = jnp.pad(xg, ((0, 0), (0, rows), (0, 0)))
+    labels = jnp.pad(labels, ((0, 0), (0, problems), (0, rows)), constant_values=1)
+    weights = jnp.pad(weights, ((0, 0), (0, problems), (0, rows)))
+    lam = jnp.pad(lam, ((0, 0), (0, problems)), constant_values=1)
+    return xg, labels, weights, lam
 
 
 def _group_chunk(x) -> int:
@@ -372,9 +414,14 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
 
     lam_gv = lam[..., None] if single else lam
     lam_gv = lam_gv[None] if squeeze_group else lam_gv
-    res = fit_shared(xg, to_gv(labels), to_gv(weights), lam_gv, loss=loss,
-                     tol=jnp.asarray(tol, dtype), max_iter=jnp.asarray(max_iter, jnp.int32),
-                     memory=memory, group_chunk=_group_chunk(xg))
+    labels_gv, weights_gv = to_gv(labels), to_gv(weights)
+    n, v = xg.shape[1], labels_gv.shape[1]
+    padded = _pad(xg, labels_gv, weights_gv, lam_gv)
+    res = fit_shared(*padded, loss=loss, tol=jnp.asarray(tol, dtype),
+                     max_iter=jnp.asarray(max_iter, jnp.int32), memory=memory,
+                     group_chunk=_group_chunk(padded[0]), n_rows=n)
+    res = FitResult(res.w[:, :v], res.converged[:, :v], res.iterations[:, :v],
+                    res.grad_ratio[:, :v])
 
     def back(a, has_d):
         a = a[0] if squeeze_group else a

@@ -71,7 +71,8 @@ from .executors import EXECUTORS, run_units
 from .fit import DEFAULT_MAX_ITER, DEFAULT_TOL, LOSSES
 from .table import Table
 
-__all__ = ["Sweep", "load", "from_dict", "run", "load_results", "status", "compute_unit"]
+__all__ = ["Sweep", "load", "from_dict", "run", "load_results", "load_dataframe", "status",
+           "compute_unit"]
 
 FORMAT = 1  # bump when a unit's meaning changes, so old unit files are never reused
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -619,3 +620,9 @@ def load_results(out_dir) -> Table:
         raise store.Damaged(f"{results_path}: damaged ({len(rows)} rows; the sweep has "
                             f"{expected}){rebuild}")
     return Table(rows, {"sweep": spec.name, "root_seed": spec.root_seed, "config": spec.config})
+
+
+def load_dataframe(out_dir):
+    """``load_results(out_dir)`` as one ``pandas.DataFrame`` (verified the same way; the sweep's
+    name, root seed and configuration in ``DataFrame.attrs``). Needs pandas."""
+    return load_results(out_dir).to_pandas()

@@ -1,4 +1,6 @@
-"""A tidy table: one dict per row, the same keys in every row (pandas-free)."""
+"""A tidy table: one dict per row, the same keys in every row.
+
+pandas is optional: ``Table.to_pandas()`` imports it only when called."""
 
 from __future__ import annotations
 
@@ -63,3 +65,27 @@ class Table:
 
     def to_json(self) -> str:
         return json.dumps(self.to_records())
+
+    def to_csv(self, path) -> None:
+        """Write the table as CSV (atomically; the format of a sweep's results.csv)."""
+        from .store import write_csv
+
+        write_csv(path, self.columns, self.rows)
+
+    def to_pandas(self):
+        """The table as a ``pandas.DataFrame``: one row per row, the columns in order, NumPy
+        dtypes (float columns keep NaN; ``meta`` goes to ``DataFrame.attrs``)."""
+        pd = _pandas()
+        frame = pd.DataFrame({name: self.column(name) if self.rows else [] for name in
+                              self.columns}, columns=self.columns)
+        frame.attrs.update(self.meta)
+        return frame
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError("Table.to_pandas needs pandas: pip install pandas (or the test "
+                          "extra: pip install 'beyond-collapse[test]')") from None
+    return pandas

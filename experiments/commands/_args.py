@@ -69,6 +69,61 @@ def positive_int(text: str) -> int:
 MAX_SEED = 2**32 - 1  # JAX keys are 32-bit: larger seeds would repeat smaller ones
 
 
+class _DeprecatedAlias(argparse.Action):
+    """A hidden old spelling of a flag: stores into the new flag's ``dest`` and says so once on
+    stderr (stored RUN commands still use ``--seed``)."""
+
+    def __init__(self, option_strings, dest, new_flag=None, **kwargs):
+        self.new_flag = new_flag
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import sys
+
+        print(f"{parser.prog}: warning: {option_string} is deprecated; use {self.new_flag}",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_root_seed(parser, help_text: str, default=None, deprecated_seed: bool = False) -> None:
+    """``--root-seed`` (every subcommand's name for it); ``--seed`` as a hidden alias."""
+    parser.add_argument("--root-seed", type=seed, default=default, metavar="SEED", help=help_text)
+    if deprecated_seed:
+        parser.add_argument("--seed", dest="root_seed", type=seed, action=_DeprecatedAlias,
+                            new_flag="--root-seed", help=argparse.SUPPRESS)
+
+
+def add_json(parser, help_text: str = "print one JSON object instead of text",
+             inherit: bool = False) -> None:
+    """``--json``. ``inherit``: a subparser's flag that leaves the parent's value alone when
+    absent (its own default would otherwise overwrite ``theory --json pstar``)."""
+    parser.add_argument("--json", action="store_true", help=help_text,
+                        default=argparse.SUPPRESS if inherit else False)
+
+
+def add_preset(parser, presets, default: str, help_text: str) -> None:
+    parser.add_argument("--preset", choices=list(presets), default=default,
+                        help=f"{help_text} (default {default})")
+
+
+def add_figure_preset(parser) -> None:
+    """``--preset quick|full`` and its shorthand ``--quick`` (``beyond-collapse figures`` and
+    every figure script)."""
+    parser.add_argument("--preset", choices=("quick", "full"), default="full",
+                        help="grid size: full (figures/, figures/data/) or quick (reduced "
+                        "grids, into results/quick/); default full")
+    parser.add_argument("--quick", dest="preset", action="store_const", const="quick",
+                        help="the same as --preset quick")
+
+
+def add_recompute(parser) -> None:
+    """``--recompute``: figures whose numbers the script computes (not swept) redo them."""
+    parser.add_argument("--recompute", action="store_true",
+                        help="recompute the figures' stored numbers instead of reading them")
+    parser.add_argument("--resimulate", dest="recompute", action="store_true",
+                        help=argparse.SUPPRESS)  # fig_finite's old spelling
+
+
 def seed(text: str) -> int:
     try:
         value = int(text)

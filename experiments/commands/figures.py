@@ -1,11 +1,5 @@
 """``beyond-collapse figures``: regenerate every figure from stored results (running the sweeps
-that are missing first).
-
-    beyond-collapse figures --quick          # reduced grids into results/quick/ (a few minutes)
-    beyond-collapse figures                  # full grids: figures/data/, figures/*.png|pdf
-    beyond-collapse figures --only collapse phase_transition --executor dask
-
-Each figure is also a script: ``python -m figures.fig_<name> [--quick]``.
+that are missing first). Each figure is also a script: ``python -m figures.fig_<name> [--quick]``.
 """
 
 from __future__ import annotations
@@ -14,6 +8,13 @@ import argparse
 import importlib
 import sys
 import time
+
+EXAMPLES = """
+beyond-collapse figures --quick              # reduced grids into results/quick/ (under a minute)
+beyond-collapse figures                      # full grids: figures/data/, figures/*.png|pdf
+beyond-collapse figures --preset quick --only collapse generations --out results/quick-2
+beyond-collapse figures --only collapse phase_transition --executor dask
+"""
 
 # (name, module): simulation figures first, then the theory figures.
 FIGURES = [
@@ -26,6 +27,8 @@ FIGURES = [
     ("breakdown_map", "figures.fig_breakdown_map"),
     ("finite", "figures.fig_finite"),
 ]
+# Figures whose numbers are computed by the script (not swept): --recompute redoes them.
+RECOMPUTABLE = ("breakdown_gap", "finite")
 # Figures of the experiments: drawn from their stored cpu-preset results when those exist
 # (``beyond-collapse eigen --preset cpu`` / ``summarize --preset cpu`` make them).
 EXPERIMENT_FIGURES = [
@@ -35,15 +38,18 @@ EXPERIMENT_FIGURES = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from . import _args
+
     names = [name for name, _ in FIGURES] + [name for name, _, _ in EXPERIMENT_FIGURES]
-    parser.add_argument("--quick", action="store_true",
-                        help="reduced grids, results and figures in results/quick/")
+    _args.add_figure_preset(parser)
     parser.add_argument("--only", nargs="+", choices=names, metavar="NAME",
                         help=f"figures to make (default all): {', '.join(names)}")
     parser.add_argument("--out", help="output directory (default figures/, or results/quick/)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local",
                         help="where sweep units run")
     parser.add_argument("--scheduler", help="Dask scheduler address (with --executor dask)")
+    _args.add_recompute(parser)
+    _args.add_json(parser, "print one JSON object: each figure's files and seconds")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -57,26 +63,39 @@ def main(args) -> int:
     if args.out is not None:
         _args.out_dir(args.out)
 
+    # With --json, stdout carries the one JSON object: the text lines go to stderr.
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (
+        lambda text: print(text, flush=True))
+    quick = args.preset == "quick"
     chosen = [(n, m) for n, m in FIGURES if not args.only or n in args.only]
+    skipped = {}
     for name, module, data in EXPERIMENT_FIGURES:
         if args.only and name not in args.only:
             continue
         if (figures.DATA / data / "results.csv").exists():
             chosen.append((name, module))
         else:
-            print(f"{name}: skipped (no stored results in figures/data/{data}; run "
-                  f"'beyond-collapse {name} --preset cpu' first)")
+            skipped[name] = f"no stored results in figures/data/{data}"
+            say(f"{name}: skipped ({skipped[name]}; run "
+                f"'beyond-collapse {name} --preset cpu' first)")
     start = time.perf_counter()
+    made = {}
     for name, module_name in chosen:
         t0 = time.perf_counter()
         module = importlib.import_module(module_name)
+        extra = {"recompute": True} if args.recompute and name in RECOMPUTABLE else {}
         try:
-            paths = module.render(quick=args.quick, out_dir=args.out, executor=args.executor,
-                                  scheduler=args.scheduler, progress=not args.quiet)
+            paths = module.render(quick=quick, out_dir=args.out, executor=args.executor,
+                                  scheduler=args.scheduler, progress=not args.quiet, **extra)
         except KeyboardInterrupt:
             print(f"interrupted in figure {name}: run again to resume", file=sys.stderr)
             return 130
-        print(f"{name}: {', '.join(str(p) for p in paths)} ({time.perf_counter() - t0:.0f} s)",
-              flush=True)
-    print(f"{len(chosen)} figures in {time.perf_counter() - start:.0f} s")
+        seconds = time.perf_counter() - t0
+        made[name] = {"files": [str(p) for p in paths], "seconds": round(seconds, 2)}
+        say(f"{name}: {', '.join(str(p) for p in paths)} ({seconds:.0f} s)")
+    total = time.perf_counter() - start
+    if args.json:
+        print(_args.dumps({"figures": made, "skipped": skipped, "seconds": round(total, 2)}))
+    else:
+        print(f"{len(chosen)} figures in {total:.0f} s")
     return 0

@@ -45,7 +45,7 @@ def _nodes(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    _args.add_json(parser, inherit=True)
     grid = parser.add_mutually_exclusive_group()
     grid.add_argument("--alpha", type=_floats, help="n/d values, comma-separated")
     grid.add_argument("--alpha-range", type=_alpha_range, metavar="LO,HI,COUNT",
@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--psi", type=_number, default=1.0, help="keep rate of wrong samples")
     parser.add_argument("--mu-norm", type=_args.nonnegative, default=1.2, help="||mu|| (default 1.2)")
     parser.add_argument("--lam", type=_number, default=0.1, help="ridge strength (default 0.1)")
-    parser.add_argument("--loss", choices=["logistic", "square"], default="logistic")
+    parser.add_argument("--loss", choices=["logistic", "square"], default="logistic",
+                        help="loss of the downstream classifier (default logistic)")
     parser.add_argument("--real-fraction", type=_number, default=0.0,
                         help="fraction of the n samples that is real, correct, unpruned")
     parser.add_argument("--nodes", type=_nodes, default=finite.DEFAULT_NODES,

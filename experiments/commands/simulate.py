@@ -29,6 +29,14 @@ from experiments.commands._args import floats as _floats
 from experiments.commands._args import number as _number
 from simulate import specs
 
+EXAMPLES = """
+beyond-collapse simulate --mu-norm 1.2 --d 10 --n 2000 --p 0.1,0.4 \\
+    --pruner none --pruner oracle --pruner label_only:phi=0.9,psi=0.3 --pruner linear:angle=0.9 --seeds 3
+beyond-collapse simulate --d 20 --n 500,2000 --generator trained:n_real=20,lam=0.01 \\
+    --pruner top_r:rate=0.25,angle=0.5 --seeds 2 --root-seed 7 --json
+beyond-collapse simulate --p 0.3 --seeds 2 --out results/simulate   # also writes results.csv
+"""
+
 
 def _ints(text: str) -> list[int]:
     try:
@@ -64,12 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     grid.add_argument("--real-fraction", type=_floats, default=[0.0],
                       help="fractions of real samples in the training set")
     runs = parser.add_argument_group("seeds and output")
-    runs.add_argument("--seeds", type=_args.positive_int, default=8, help="number of seeds")
-    runs.add_argument("--root-seed", type=_args.seed, default=0,
-                      help="the root seed of all randomness")
+    runs.add_argument("--seeds", type=_args.positive_int, default=8,
+                      help="number of seeds (default 8)")
+    _args.add_root_seed(runs, "the root seed of all randomness (default 0)", default=0)
     runs.add_argument("--batch-size", type=_args.positive_int, help="seeds per compiled call (no effect on results)")
     runs.add_argument("--no-theory", action="store_true", help="skip the n -> inf predictions")
-    runs.add_argument("--json", action="store_true", help="print the table as one JSON array")
+    _args.add_json(runs, "print the table as one JSON array")
+    runs.add_argument("--out", help="also write the table to OUT/results.csv")
 
 
 def _mu(args) -> np.ndarray:
@@ -135,6 +144,8 @@ def _built(flag, build, spec, mu):
 def main(args) -> int:
     from simulate import run
 
+    if args.out is not None:
+        _args.out_dir(args.out)  # refused before any work
     mu = _mu(args)
     generator_specs = [f"flip:p={p:g}" for p in (args.p or [])] + list(args.generator)
     if not generator_specs:
@@ -145,6 +156,10 @@ def main(args) -> int:
     table = run(mu, args.n, generators=generators, pruners=pruners, lam=args.lam, loss=args.loss,
                 real_fraction=args.real_fraction, seeds=args.seeds, root_seed=args.root_seed,
                 batch_size=args.batch_size, with_theory=not args.no_theory)
+    if args.out is not None:
+        out = _args.out_dir(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "results.csv")
     if args.json:
         print(_args.dumps(table.to_records()))
     else:

@@ -17,6 +17,12 @@ from pathlib import Path
 
 from . import _args
 
+EXAMPLES = """
+beyond-collapse sweep examples/sweeps/phase-transition.toml --out results/phase-transition
+beyond-collapse sweep examples/sweeps/tiny.toml --root-seed 3 --seeds 2 --out results/tiny-3
+beyond-collapse sweep big.toml --executor dask --scheduler tcp://HOST:8786
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="sweep file (TOML)")
@@ -27,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default with --executor dask: an embedded LocalCluster)")
     parser.add_argument("--workers", type=_args.positive_int,
                         help="LocalCluster worker processes (default 2)")
+    _args.add_root_seed(parser, "override the file's root_seed")
+    parser.add_argument("--seeds", type=_args.positive_int,
+                        help="override the file's seeds with a count (ids 0..SEEDS-1)")
+    _args.add_json(parser, "print one JSON object: rows, units and the results path")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -39,12 +49,20 @@ def main(args) -> int:
         raise ValueError("--workers sizes the embedded cluster of --executor dask (without "
                          "--scheduler)")
     spec = sweep.load(args.file)
+    overrides = {k: v for k, v in (("root_seed", args.root_seed), ("seeds", args.seeds))
+                 if v is not None}
+    if overrides:
+        spec = sweep.from_dict({**spec.config, **overrides}, source=spec.source)
     out = _args.out_dir(args.out if args.out else Path("results") / spec.name)
     try:
         table = sweep.run(spec, out, executor=args.executor, scheduler=args.scheduler,
                           workers=args.workers, progress=not args.quiet)
     except KeyboardInterrupt:
         return 130
-    print(f"{len(table)} rows ({len(spec.units())} units) in {out / 'results.csv'}",
-          file=sys.stdout)
+    if args.json:
+        print(_args.dumps({"rows": len(table), "units": len(spec.units()),
+                           "results": str(out / "results.csv")}))
+    else:
+        print(f"{len(table)} rows ({len(spec.units())} units) in {out / 'results.csv'}",
+              file=sys.stdout)
     return 0

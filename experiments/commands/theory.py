@@ -23,6 +23,19 @@ from theory import label_only, linear_generator, linear_verifier
 
 _FINITE_MODULE = "experiments.commands.finite"
 
+EXAMPLES = """
+beyond-collapse theory                       # the default report
+beyond-collapse theory --json pstar --phi 0.9 --psi 0.3
+beyond-collapse theory pstar --phi 0.9 --psi 0.3 --p 0.5,0.8
+beyond-collapse theory label-only --p 0.1,0.5,0.9 --phi 0.9 --psi 0.3 --mu 1.2,0 --lam 0.1
+beyond-collapse theory linear-verifier --mu-norm 1.2 --angle 0.9 --lam 1 --loss square
+beyond-collapse theory linear-generator --mu-norm 1.5 --angle-g 0.6 --angle-v 0.2
+beyond-collapse theory linear-generator --mu 1,0 --w-g -1,0.2 --w-v 1,0 --json
+beyond-collapse theory estimate audit.csv    # columns correct,kept (CSV or JSON lines)
+beyond-collapse theory finite --alpha 1,10,100 --p 0.1,0.4 --phi 0.9 --psi 0.3
+beyond-collapse theory finite --p 0.3 --alpha-range 0.5,50,20 --loss square --json
+"""
+
 
 def _jsonable(x):
     if isinstance(x, dict):
@@ -291,7 +304,8 @@ def _cmd_report(args):
 
 
 def _add_json(p):
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    # The subcommand's --json must not reset the group's: "theory --json pstar ..." is JSON too.
+    _args.add_json(p, inherit=True)
 
 
 def _add_mu(p, required_norm=True):
@@ -300,17 +314,23 @@ def _add_mu(p, required_norm=True):
     g.add_argument("--mu-norm", type=_args.nonnegative, default=1.2, help="||mu|| with mu along e1 (default 1.2)")
 
 
+_LAM_HELP = "ridge strength lam (default 0.1)"
+_LOSS_HELP = "loss of the downstream classifier (default logistic)"
+_TAU_HELP = "verifier threshold: keep when y' x^T w_v > tau (default 0)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_json(parser)
-    sub = parser.add_subparsers(dest="theory_command", metavar="CALCULATOR")
+    _args.add_json(parser)
+    sub = parser.add_subparsers(dest="theory_command", metavar="CALCULATOR",
+                                help="one of the calculators below (default: report)")
     parser.set_defaults(theory_command="report", mu_norm=1.2, lam=0.1, loss="logistic",
                         angles=[0.3, 0.9, 1.3])
 
     rep = sub.add_parser("report", help="default report: p*, breakdowns, limit accuracies")
     _add_json(rep)
-    rep.add_argument("--mu-norm", type=_args.nonnegative, default=1.2)
-    rep.add_argument("--lam", type=_number, default=0.1)
-    rep.add_argument("--loss", choices=["logistic", "square"], default="logistic")
+    rep.add_argument("--mu-norm", type=_args.nonnegative, default=1.2, help="||mu|| (default 1.2)")
+    rep.add_argument("--lam", type=_number, default=0.1, help=_LAM_HELP)
+    rep.add_argument("--loss", choices=["logistic", "square"], default="logistic", help=_LOSS_HELP)
     rep.add_argument("--angles", type=_floats, default=[0.3, 0.9, 1.3],
                      help="angles (rad) between mu and the linear verifiers")
 
@@ -322,12 +342,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     lo = sub.add_parser("label-only", help="n -> inf accuracy under label-only pruning")
     _add_json(lo)
-    lo.add_argument("--p", type=_floats, required=True)
-    lo.add_argument("--phi", type=_number, required=True)
-    lo.add_argument("--psi", type=_number, required=True)
+    lo.add_argument("--p", type=_floats, required=True, help="generator error rate(s), comma-separated")
+    lo.add_argument("--phi", type=_number, required=True, help="keep rate of correct samples")
+    lo.add_argument("--psi", type=_number, required=True, help="keep rate of wrong samples")
     _add_mu(lo)
-    lo.add_argument("--lam", type=_number, default=0.1)
-    lo.add_argument("--loss", choices=["logistic", "square"], default="logistic")
+    lo.add_argument("--lam", type=_number, default=0.1, help=_LAM_HELP)
+    lo.add_argument("--loss", choices=["logistic", "square"], default="logistic", help=_LOSS_HELP)
 
     lv = sub.add_parser("linear-verifier", help="keep rates, p*, exact breakdown, accuracy")
     _add_json(lv)
@@ -335,10 +355,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lv.add_argument("--w-v", type=_floats, help="verifier direction (with --mu)")
     lv.add_argument("--angle", type=_number, default=0.9,
                     help="angle (rad) of w_v from mu when --w-v is not given (default 0.9)")
-    lv.add_argument("--tau", type=_number, default=0.0)
-    lv.add_argument("--lam", type=_number, default=0.1)
-    lv.add_argument("--loss", choices=["logistic", "square"], default="logistic")
-    lv.add_argument("--p", type=_floats, default=[0.1, 0.3, 0.5, 0.7])
+    lv.add_argument("--tau", type=_number, default=0.0, help=_TAU_HELP)
+    lv.add_argument("--lam", type=_number, default=0.1, help=_LAM_HELP)
+    lv.add_argument("--loss", choices=["logistic", "square"], default="logistic", help=_LOSS_HELP)
+    lv.add_argument("--p", type=_floats, default=[0.1, 0.3, 0.5, 0.7],
+                    help="generator error rate(s) (default 0.1,0.3,0.5,0.7)")
 
     lg = sub.add_parser("linear-generator", help="p, phi, psi for a linear generator")
     _add_json(lg)
@@ -347,15 +368,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lg.add_argument("--w-v", type=_floats, help="verifier direction")
     lg.add_argument("--angle-g", type=_number, default=0.5, help="generator angle (rad) from mu")
     lg.add_argument("--angle-v", type=_number, default=0.3, help="verifier angle (rad) from mu")
-    lg.add_argument("--tau", type=_number, default=0.0)
+    lg.add_argument("--tau", type=_number, default=0.0, help=_TAU_HELP)
 
     es = sub.add_parser("estimate", help="estimate p* from an audit file (CSV or JSON lines)")
     _add_json(es)
-    es.add_argument("file", type=Path)
-    es.add_argument("--correct-column", default="correct")
-    es.add_argument("--kept-column", default="kept")
-    es.add_argument("--level", type=_number, default=0.95)
-    es.add_argument("--method", choices=["beta", "wilson"], default="beta")
+    es.add_argument("file", type=Path, help="audit file: CSV with a header, or JSON lines")
+    es.add_argument("--correct-column", default="correct",
+                    help="column saying whether the label is correct (default correct)")
+    es.add_argument("--kept-column", default="kept",
+                    help="column saying whether the verifier kept it (default kept)")
+    es.add_argument("--level", type=_number, default=0.95,
+                    help="credibility level of the intervals (default 0.95)")
+    es.add_argument("--method", choices=["beta", "wilson"], default="beta",
+                    help="beta: Jeffreys posteriors; wilson: conservative Wilson intervals")
 
     try:
         finite = importlib.import_module(_FINITE_MODULE)

@@ -33,6 +33,7 @@ def one_line_error(capsys, argv, *expected):
     (["eigen", "--set", "retrain.lr=Infinity"], ["retrain.lr", "finite"]),
     (["eigen", "--set", 'model={"width": 3}'], ["model", "width"]),
     (["eigen", "--seed", str(2**64)], ["--seed"]),
+    (["summarize", "--root-seed", str(2**64)], ["--root-seed"]),
     (["summarize", "--xlsum-train", "x.jsonl"], ["--xlsum-train and --xlsum-test"]),
     (["summarize", "--xlsum-test", "x.jsonl"], ["--xlsum-train and --xlsum-test"]),
 ])

@@ -290,7 +290,7 @@ def _experiment(paths, command):
         flag("--preset", st.one_of(ok(st.just("quick")), bad(st.just("huge")))),
         flag("--out", st.one_of(st.builds(lambda: (paths.fresh_dir(next(_COUNTER)), False)),
                                 paths.bad_outputs())),
-        flag("--seed", h.number_text(st.integers(0, 2**32 - 1),
+        flag("--root-seed", h.number_text(st.integers(0, 2**32 - 1),
                                      st.integers(2**32, 2**80) | st.integers(max_value=-1))),
         flag("--set", _settings(quick), ["--set", "set", "key", "configuration", "model",
                                           "train", "retrain", "generator_train", "KEY=VALUE",
