@@ -138,7 +138,7 @@ def group(table, keys, value="accuracy"):
 
 def arguments(description: str, recompute: bool = False) -> argparse.ArgumentParser:
     """The command line every figure script shares."""
-    from experiments.commands._args import add_figure_preset, add_recompute
+    from figures import add_figure_preset, add_recompute
 
     parser = argparse.ArgumentParser(description=description)
     add_figure_preset(parser)

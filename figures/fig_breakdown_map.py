@@ -139,14 +139,7 @@ def render(quick=False, out_dir=None, executor="local", scheduler=None, progress
 
 
 def main(argv=None) -> int:
-    parser = _common.arguments(__doc__.splitlines()[0])
-    parser.add_argument("--recompute", action="store_true",
-                        help="recompute the stored curves (theory only)")
-    args = parser.parse_args(argv)
-    for path in render(args.quick, args.out, recompute=args.recompute,
-                       progress=not args.quiet):
-        print(f"wrote {path}")
-    return 0
+    return _common.script_main(render, __doc__.splitlines()[0], argv, recompute=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+from figures import add_figure_preset, add_recompute  # noqa: F401  (the figures' own flags)
+
 # A value that starts with "-" and is a number or a comma-separated list of numbers.
 _NEGATIVE = re.compile(r"^-(\d|\.\d|inf|nan)[-+\d.,eEinfa ]*$", re.IGNORECASE)
 
@@ -101,27 +103,10 @@ def add_json(parser, help_text: str = "print one JSON object instead of text",
                         default=argparse.SUPPRESS if inherit else False)
 
 
+
 def add_preset(parser, presets, default: str, help_text: str) -> None:
     parser.add_argument("--preset", choices=list(presets), default=default,
                         help=f"{help_text} (default {default})")
-
-
-def add_figure_preset(parser) -> None:
-    """``--preset quick|full`` and its shorthand ``--quick`` (``beyond-collapse figures`` and
-    every figure script)."""
-    parser.add_argument("--preset", choices=("quick", "full"), default="full",
-                        help="grid size: full (figures/, figures/data/) or quick (reduced "
-                        "grids, into results/quick/); default full")
-    parser.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                        help="the same as --preset quick")
-
-
-def add_recompute(parser) -> None:
-    """``--recompute``: figures whose numbers the script computes (not swept) redo them."""
-    parser.add_argument("--recompute", action="store_true",
-                        help="recompute the figures' stored numbers instead of reading them")
-    parser.add_argument("--resimulate", dest="recompute", action="store_true",
-                        help=argparse.SUPPRESS)  # fig_finite's old spelling
 
 
 def seed(text: str) -> int:

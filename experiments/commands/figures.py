@@ -28,7 +28,7 @@ FIGURES = [
     ("finite", "figures.fig_finite"),
 ]
 # Figures whose numbers are computed by the script (not swept): --recompute redoes them.
-RECOMPUTABLE = ("breakdown_gap", "finite")
+RECOMPUTABLE = ("breakdown_gap", "breakdown_map", "finite")
 # Figures of the experiments: drawn from their stored cpu-preset results when those exist
 # (``beyond-collapse eigen --preset cpu`` / ``summarize --preset cpu`` make them).
 EXPERIMENT_FIGURES = [
