@@ -513,8 +513,16 @@ def atoms(geo: Geometry, generator, verifier, *, real_fraction=0.0, tau=None, ou
                     centre = (yprime * tau_u - c * y * mu_r[1]) / geo.rho - y * mu_r[0]
                     extra = [centre + k * width for k in (-3.0, -1.0, 1.0, 3.0)]
             edges = np.concatenate([[-np.inf], np.sort(breaks + extra), [np.inf]])
-            z1, w1 = segment_rule(edges[:-1], edges[1:], outer)
-            z1, w1 = z1.ravel(), w1.ravel()
+            lo_e, hi_e = edges[:-1], edges[1:]
+            if extra:  # the panels inside the transition are narrow: half the points do
+                narrow = (hi_e - lo_e) <= 2.0 * width * (1 + 1e-9)
+                parts = [segment_rule(lo_e[~narrow], hi_e[~narrow], outer),
+                         segment_rule(lo_e[narrow], hi_e[narrow], max(4, outer // 2))]
+                z1 = np.concatenate([z.ravel() for z, _ in parts])
+                w1 = np.concatenate([w.ravel() for _, w in parts])
+            else:
+                z1, w1 = segment_rule(lo_e, hi_e, outer)
+                z1, w1 = z1.ravel(), w1.ravel()
             s1 = y * mu_r[0] + z1
             if has_g:
                 p_plus = _label_prob(generator, geo, y, s1)
