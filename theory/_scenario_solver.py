@@ -131,7 +131,7 @@ def newton_solve(y0, params: Params, *, loss: str, nodes: int, tol, max_iter: in
         y, prox_warm, _, conv, it, iters = state
         r, jac, prox_vals = _residual_and_jacobian(y, prox_warm, params, loss, nodes)
         err = residual_error(r, y, params.infinite)
-        conv = err <= tol
+        conv_here = conv | (err <= tol)
         step = -jnp.linalg.solve(jac, r[..., None])[..., 0]
         step = jnp.where(jnp.all(jnp.isfinite(step), axis=1, keepdims=True), step, damping * r)
         sq = sqrt_q(y, params.infinite)
@@ -140,19 +140,21 @@ def newton_solve(y0, params: Params, *, loss: str, nodes: int, tol, max_iter: in
         step = step * jnp.minimum(1.0, _NEWTON_STEP_CAP / size)[:, None]
         y_try = y + step
         r_try, prox_try = fixed_point_map(y_try, prox_vals, params, loss, nodes)
-        better = residual_error(r_try - y_try, y_try, params.infinite) < err
+        err_try = residual_error(r_try - y_try, y_try, params.infinite)
+        better = err_try < err
         y_next = jnp.where(better[:, None], y_try, y + damping * r)
-        y_next = jnp.where(conv[:, None], y, y_next)
+        y_next = jnp.where(conv_here[:, None], y, y_next)
+        # the trial's residual is already known: a point whose accepted step lands within tol
+        # is done without another Jacobian (a damped step's residual is not known)
+        err_next = jnp.where(conv_here, err, jnp.where(better, err_try, jnp.inf))
         prox_next = jnp.where(better[:, None, None], prox_try, prox_vals)
-        iters = iters + (~conv).astype(iters.dtype)
-        return y_next, prox_next, err, conv, it + 1, iters
+        iters = iters + (~conv_here).astype(iters.dtype)
+        return y_next, prox_next, err_next, conv_here | (err_next <= tol), it + 1, iters
 
     init = (y0, prox0, jnp.full((n,), jnp.inf), jnp.zeros((n,), bool), jnp.asarray(0),
             jnp.zeros((n,), jnp.int32))
-    y, prox_warm, _, _, _, iters = jax.lax.while_loop(cond, body, init)
-    y_new, _ = fixed_point_map(y, prox_warm, params, loss, nodes)
-    err = residual_error(y_new - y, y, params.infinite)
-    return SolveOutput(y, err, err <= tol, iters)
+    y, _, err, conv, _, iters = jax.lax.while_loop(cond, body, init)
+    return SolveOutput(y, err, conv, iters)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "nodes", "fine_nodes"))
