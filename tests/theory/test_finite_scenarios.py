@@ -257,3 +257,18 @@ def test_parameters_keep_float64():
     old = finite.accuracy(alpha, 0.3, 0.9, 0.3, 1.0, 0.05, loss="square", real_fraction=0.3)
     np.testing.assert_allclose(new.q, old.q, rtol=1e-12)
     np.testing.assert_allclose(new.m, old.m, rtol=1e-12)
+
+
+def test_quadrature_error_between_anchors_tracks_a_finer_rule():
+    # logistic curves estimate the quadrature error at anchors (every 8th alpha) and carry the
+    # larger bracketing estimate in between: at every point it must still account for the
+    # change a doubled rule makes (first-order estimate: within a factor 2 plus rounding)
+    alpha = np.geomspace(0.5, 64.0, 40)
+    kw = dict(generator=sc.linear_generator(W_G), verifier=sc.linear_verifier(W_V, 0.3),
+              outer=6)
+    coarse = finite.solve(alpha, MU, 0.05, **kw)
+    fine = finite.solve(alpha, MU, 0.05, **{**kw, "outer": 12}, quadrature_check=False)
+    change = np.abs(fine.accuracy - coarse.accuracy)
+    assert np.all(coarse.converged) and np.all(np.isfinite(coarse.quadrature_error))
+    assert change.max() > 1e-7  # the coarse rule is coarse enough for the check to mean much
+    assert np.all(change <= 2.0 * coarse.quadrature_error + 1e-9)
