@@ -28,6 +28,7 @@ DEFAULT_OUTER = 16  # Gauss-Legendre points per segment of each rule coordinate
 _ANCHOR_STRIDE = 8
 _RESCUE_STEPS = 12
 _DAMPING = 0.5
+_MIN_BATCH = 32
 _CHUNK_ELEMENTS = 1 << 22  # points x atoms x nodes per compiled call: bounded memory
 
 
@@ -151,7 +152,9 @@ def _newton(y0, fields, idx, loss, nodes, tol, max_iter):
     chunk = max(8, 1 << int(np.floor(np.log2(max(1, _CHUNK_ELEMENTS // (j * nodes))))))
     for start in range(0, n, chunk):
         part = idx[start:start + chunk]
-        size = min(chunk, _bucket(len(part)))
+        # at least _MIN_BATCH: a short curve's anchors and the rest share one compiled solver
+        # (compiling costs seconds, a few padded points milliseconds)
+        size = min(chunk, max(_MIN_BATCH, _bucket(len(part))))
         sub = _take(fields, part, size)
         y0p = y0[start:start + chunk]
         if size > len(part):
