@@ -43,6 +43,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from theory import scenario
+
 from . import data
 from ._checks import _concrete, check_flags, check_probability, check_rate
 
@@ -137,8 +139,9 @@ def grid_groups(a: int, k: int) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class NoPruning:
-    """Keep every candidate (phi = psi = 1, p* = 1/2)."""
+class NoPruning(scenario.NoPruning):
+    """Keep every candidate (phi = psi = 1, p* = 1/2): ``theory.scenario.NoPruning`` that
+    selects."""
 
     kind = "none"
 
@@ -181,18 +184,9 @@ class Oracle:
 
 
 @dataclasses.dataclass(frozen=True)
-class LabelOnly:
-    """Keep a correct candidate with probability phi, a wrong one with probability psi."""
-
-    phi: float
-    psi: float
-    kind = "label_only"
-
-    def __post_init__(self):
-        object.__setattr__(self, "phi", float(check_probability("phi", self.phi)))
-        object.__setattr__(self, "psi", float(check_probability("psi", self.psi)))
-        if self.phi == 0 and self.psi == 0:
-            raise ValueError("phi and psi are both 0: the selector would keep nothing")
+class LabelOnly(scenario.LabelOnly):
+    """Keep a correct candidate with probability phi, a wrong one with probability psi: the
+    scenario description ``theory.scenario.LabelOnly`` (its fields and checks) that selects."""
 
     def select(self, key, scores=None, *, correct=None, groups=None):
         c = _correct(correct, self.kind)
@@ -298,8 +292,6 @@ def describe(selector) -> tuple[str, dict]:
 def from_scenario(verifier):
     """The selector of a label-level ``theory.scenario`` verifier (``no_pruning``,
     ``label_only``); the linear ones need inputs: ``simulate.pruners.from_scenario``."""
-    from theory import scenario
-
     if isinstance(verifier, scenario.NoPruning):
         return NoPruning()
     if isinstance(verifier, scenario.LabelOnly):
