@@ -23,6 +23,10 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 jax.config.update("jax_compilation_cache_dir", _CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
+# `figures` runs in this process (tests replace parts of it in place); a test that wants
+# worker processes passes --jobs.
+os.environ.setdefault("BEYOND_COLLAPSE_FIGURE_JOBS", "1")
+
 settings.register_profile(
     "ci",
     deadline=None,

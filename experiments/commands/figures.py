@@ -5,7 +5,10 @@ that are missing first). Each figure is also a script: ``python -m figures.fig_<
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import importlib
+import multiprocessing
+import os
 import sys
 import time
 
@@ -14,6 +17,7 @@ beyond-collapse figures --quick              # reduced grids into results/quick/
 beyond-collapse figures                      # full grids: figures/data/, figures/*.png|pdf
 beyond-collapse figures --preset quick --only collapse generations --out results/quick-2
 beyond-collapse figures --only collapse phase_transition --executor dask
+beyond-collapse figures --quick --jobs 1     # one figure at a time, in this process
 """
 
 # (name, module): simulation figures first, then the theory figures.
@@ -51,6 +55,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _args.add_recompute(parser)
     _args.add_json(parser, "print one JSON object: each figure's files and seconds")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--jobs", type=_args.positive_int, default=None,
+                        help="figures made at once, each in its own process (default: the "
+                             "number of cores, at most 4, or $BEYOND_COLLAPSE_FIGURE_JOBS; 1 "
+                             "runs them in this process)")
+
+
+JOBS_ENV = "BEYOND_COLLAPSE_FIGURE_JOBS"  # the default of --jobs (the tests set 1)
+
+
+def _default_jobs() -> int:
+    if os.environ.get(JOBS_ENV, "").strip():
+        try:
+            from . import _args
+
+            return _args.positive_int(os.environ[JOBS_ENV].strip())
+        except argparse.ArgumentTypeError as err:
+            raise ValueError(f"{JOBS_ENV}: {err}") from None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def _render(name, module_name, options):
+    """Make one figure: (paths, seconds). Runs in this process or in a worker."""
+    t0 = time.perf_counter()
+    module = importlib.import_module(module_name)
+    paths = module.render(**options)
+    return [str(p) for p in paths], time.perf_counter() - t0
+
+
+def _worker_init():
+    from experiments import _cache
+
+    _cache.enable()  # off where the parent turned it off (it says so in the environment)
 
 
 def main(args) -> int:
@@ -80,19 +120,45 @@ def main(args) -> int:
                 f"'beyond-collapse {name} --preset cpu' first)")
     start = time.perf_counter()
     made = {}
-    for name, module_name in chosen:
-        t0 = time.perf_counter()
-        module = importlib.import_module(module_name)
+
+    def options(name):
         extra = {"recompute": True} if args.recompute and name in RECOMPUTABLE else {}
-        try:
-            paths = module.render(quick=quick, out_dir=args.out, executor=args.executor,
-                                  scheduler=args.scheduler, progress=not args.quiet, **extra)
-        except KeyboardInterrupt:
-            print(f"interrupted in figure {name}: run again to resume", file=sys.stderr)
-            return 130
-        seconds = time.perf_counter() - t0
-        made[name] = {"files": [str(p) for p in paths], "seconds": round(seconds, 2)}
-        say(f"{name}: {', '.join(str(p) for p in paths)} ({seconds:.0f} s)")
+        return dict(quick=quick, out_dir=args.out, executor=args.executor,
+                    scheduler=args.scheduler, progress=not args.quiet and jobs == 1, **extra)
+
+    def done(name, paths, seconds):
+        made[name] = {"files": paths, "seconds": round(seconds, 2)}
+        say(f"{name}: {', '.join(paths)} ({seconds:.0f} s)")
+
+    jobs = min(args.jobs or _default_jobs(), max(1, len(chosen)))
+    try:
+        if jobs == 1:
+            for name, module_name in chosen:
+                try:
+                    done(name, *_render(name, module_name, options(name)))
+                except KeyboardInterrupt:
+                    print(f"interrupted in figure {name}: run again to resume", file=sys.stderr)
+                    return 130
+        else:
+            # Each figure in its own process: compiling is single-threaded, and the figures
+            # share nothing but the compilation cache (sweeps lock their own folders).
+            say(f"making {len(chosen)} figures, {jobs} at a time")
+            context = multiprocessing.get_context("spawn")  # JAX's threads do not survive fork
+            with concurrent.futures.ProcessPoolExecutor(
+                    jobs, mp_context=context, initializer=_worker_init) as pool:
+                futures = {pool.submit(_render, n, m, options(n)): n for n, m in chosen}
+                try:
+                    for future in concurrent.futures.as_completed(futures):
+                        done(futures[future], *future.result())
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    except KeyboardInterrupt:
+        print("interrupted: run again to resume (finished figures and sweep units are kept)",
+              file=sys.stderr)
+        return 130
+    made = {name: made[name] for name, _ in chosen if name in made}
     total = time.perf_counter() - start
     if args.json:
         print(_args.dumps({"figures": made, "skipped": skipped, "seconds": round(total, 2)}))

@@ -122,3 +122,32 @@ def test_saved_figures_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert {oct(p.stat().st_mode & 0o777) for p in paths} == {oct(0o644)}
+
+
+@pytest.mark.slow
+def test_figures_in_worker_processes(tmp_path):
+    # two theory figures, each made in its own spawned process, reported in the usual order
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "figures", "--quick", "--only", "finite",
+         "breakdown_gap", "--jobs", "2", "--out", str(out), "--json"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert list(report["figures"]) == ["breakdown_gap", "finite"]
+    for stem in ("fig_finite", "fig_breakdown_gap"):
+        assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "2 at a time" in proc.stderr
+
+
+def test_jobs_must_be_a_positive_whole_number(capsys, monkeypatch):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["figures", "--jobs", "0"])
+    assert stop.value.code == 2 and "--jobs" in capsys.readouterr().err
+    monkeypatch.setenv("BEYOND_COLLAPSE_FIGURE_JOBS", "two")
+    assert cli.main(["figures", "--only", "finite"]) == 2
+    assert "BEYOND_COLLAPSE_FIGURE_JOBS" in capsys.readouterr().err
