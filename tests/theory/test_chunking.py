@@ -65,3 +65,25 @@ def test_traced_calls_are_not_chunked_and_still_compose(monkeypatch):
                                                     loss="square"))
     expected = label_only.limit_accuracy(p, 0.9, 0.3, MU, 0.1, loss="square")
     np.testing.assert_allclose(f(jnp.asarray(p)), expected, atol=1e-6)
+
+
+def test_finite_accuracy_solves_in_bounded_chunks_with_the_same_results(monkeypatch):
+    from theory import finite
+
+    alpha = np.geomspace(0.5, 8.0, 40)[:, None]
+    whole = finite.accuracy(alpha, np.array([0.1, 0.3]), 0.9, 0.3, 1.0, 0.1)
+    sizes = []
+    for name in ("newton_solve", "quadrature_correction"):
+        real = getattr(finite._fs, name)
+
+        def spy(y, params, real=real, **kwargs):
+            sizes.append(y.shape[0])
+            return real(y, params, **kwargs)
+
+        monkeypatch.setattr(finite._fs, name, spy)
+    monkeypatch.setattr(finite, "_CHUNK_ELEMENTS", 8 * finite.DEFAULT_NODES)
+    chunked = finite.accuracy(alpha, np.array([0.1, 0.3]), 0.9, 0.3, 1.0, 0.1)
+    assert max(sizes) == 8 and len(sizes) > 10  # 80 points, 8 at a time
+    assert np.all(whole.converged)
+    for got, expected in zip(chunked, whole):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-13)  # rounding of sums
