@@ -87,3 +87,28 @@ def test_finite_accuracy_solves_in_bounded_chunks_with_the_same_results(monkeypa
     assert np.all(whole.converged)
     for got, expected in zip(chunked, whole):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-13)  # rounding of sums
+
+
+@pytest.mark.parametrize("loss", ["square", "logistic"])
+def test_finite_solve_holds_the_scenario_atoms_a_block_of_points_at_a_time(loss, monkeypatch):
+    from theory import _general, finite, scenario
+
+    alpha = np.geomspace(0.5, 8.0, 50)
+    args = dict(generator=scenario.flip(0.2), verifier=scenario.label_only(0.9, 0.3), loss=loss)
+    whole = finite.solve(alpha, MU, 0.1, **args)
+    held = []
+    real = _general._fields_for
+
+    def spy(alpha, lam, atom_list, curve):
+        held.append(len(atom_list))
+        return real(alpha, lam, atom_list, curve)
+
+    monkeypatch.setattr(_general, "_fields_for", spy)
+    monkeypatch.setattr(_general, "_BLOCK_ELEMENTS", 1)  # the floor: 64 points a block
+    blocks = finite.solve(alpha[:, None], MU, np.array([0.1, 0.1]), **args)
+    assert max(held) == 64 and sum(held) == 2 * 100  # coarse and fine atoms, 100 points
+    assert np.all(whole.converged)
+    # Blocks anchor their own alpha curves: the logistic solutions agree to the solver's tol.
+    tol = 1e-15 if loss == "square" else 1e-9
+    for got, expected in zip(blocks[:7], whole[:7]):
+        np.testing.assert_allclose(got, np.stack([expected] * 2, axis=1), rtol=tol, atol=tol)
