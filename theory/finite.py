@@ -44,8 +44,9 @@ TOL_RANGE = (1e-14, 1e-3)
 _ANCHOR_STRIDE = 8  # along each alpha curve, every 8th point is solved first, cold
 _RESCUE_STEPS = 12  # continuation steps (geometric in alpha) for points that failed
 _DAMPING = 0.5
-# Points x nodes per compiled call (as theory.finite.solve): 2^22 keeps a call near 300 MB.
-_CHUNK_ELEMENTS = 1 << 22
+# Points x nodes per compiled call: 2^20 (8192 points of 128 nodes) keeps a call near 450 MB
+# (a 16384-point call of 96 nodes peaked at 890 MB above the process).
+_CHUNK_ELEMENTS = 1 << 20
 
 
 class FiniteResult(NamedTuple):
