@@ -13,7 +13,7 @@ in a fresh process, and prints the peak resident memory (above the warmed-up pro
 time: with the grid processed in chunks sized to ``theory._numerics.MEMORY_BUDGET`` the peak
 stays flat and the time grows linearly in the number of points.
 
-    python benchmarks/bench_theory.py --memory [--points 4096 16384 65536] [--json]
+    python benchmarks/bench_theory.py --memory [--points 4096 16384 65536] [--only W ...] [--json]
 """
 
 from __future__ import annotations
@@ -57,16 +57,22 @@ def baseline_square_accuracy(p, phi, psi, mu, lam, sigma):
     return out
 
 
-# Batched workloads of the memory profile: p runs over the grid, d = 10 (as in the report).
+# Batched workloads of the memory profile: one per public function that takes a grid, the grid
+# running through p (or the argument named), d = 10 (as in the report). Elementwise closed forms
+# (proxy, gaussian, keep rates) are represented by pstar and keep_rates; theory.scenario's
+# functions take one scenario, not a grid.
 MEMORY_WORKLOADS = (
-    "label_only_logistic", "label_only_logistic_sigma", "label_only_square_sigma",
-    "verifier_logistic", "verifier_square", "verifier_breakdown_square", "tau_for_rate",
-    "generator_keep_rates",
+    "pstar", "estimate_pstar", "label_only_square", "label_only_square_sigma",
+    "label_only_logistic", "label_only_logistic_sigma", "label_only_curve_parameters",
+    "verifier_keep_rates", "verifier_signal_weighted_rates", "tau_for_rate", "verifier_square",
+    "verifier_logistic", "verifier_breakdown_square", "verifier_breakdown_logistic",
+    "generator_keep_rates", "finite_square", "finite_logistic", "finite_solve_square",
+    "finite_solve_logistic",
 )
 
 
 def _memory_workload(name):
-    from theory import linear_generator, linear_verifier
+    from theory import finite, linear_generator, linear_verifier, scenario
 
     rng = np.random.default_rng(0)
     d = 10
@@ -74,19 +80,39 @@ def _memory_workload(name):
     a = rng.standard_normal((d, d))
     sigma = a @ a.T / d + 0.5 * np.eye(d)
     w_v = mu + rng.standard_normal(d) / np.sqrt(d)
+    flip, keep = scenario.flip(0.2), scenario.label_only(0.9, 0.3)
     return {
+        "pstar": lambda p: theory.pstar(0.1 + 0.9 * p, 0.3),
+        # an audit set of as many samples as points
+        "estimate_pstar": lambda p: theory.estimate_pstar(p < 0.7, (p * 1e4) % 3 < 2),
+        "label_only_square": lambda p: label_only.limit_accuracy(p, 0.9, 0.3, mu, 0.1,
+                                                                 loss="square"),
+        "label_only_square_sigma": lambda p: label_only.limit_accuracy(
+            p, 0.9, 0.3, mu, 0.1, loss="square", sigma=sigma),
         "label_only_logistic": lambda p: label_only.limit_accuracy(p, 0.9, 0.3, mu, 0.1),
         "label_only_logistic_sigma": lambda p: label_only.limit_accuracy(p, 0.9, 0.3, mu, 0.1,
                                                                          sigma=sigma),
-        "label_only_square_sigma": lambda p: label_only.limit_accuracy(
-            p, 0.9, 0.3, mu, 0.1, loss="square", sigma=sigma),
-        "verifier_logistic": lambda p: linear_verifier.limit_accuracy(mu, w_v, p, 0.1),
+        "label_only_curve_parameters": lambda p: label_only.limit_curve_parameters(
+            p, 0.9, 0.3, mu, 0.1, sigma=sigma),
+        "verifier_keep_rates": lambda p: linear_verifier.keep_rates(mu, w_v, tau=p),
+        "verifier_signal_weighted_rates": lambda p: linear_verifier.signal_weighted_rates(
+            mu, w_v, tau=p),
+        "tau_for_rate": lambda p: linear_verifier.tau_for_rate(mu, w_v, p, 0.3),
         "verifier_square": lambda p: linear_verifier.limit_accuracy(mu, w_v, p, 0.1,
                                                                     loss="square"),
+        "verifier_logistic": lambda p: linear_verifier.limit_accuracy(mu, w_v, p, 0.1),
+        # the grid runs through lam, as in the report (1,000 lam values)
         "verifier_breakdown_square": lambda p: linear_verifier.breakdown(mu, w_v, 0.01 + p,
                                                                          loss="square"),
-        "tau_for_rate": lambda p: linear_verifier.tau_for_rate(mu, w_v, p, 0.3),
+        "verifier_breakdown_logistic": lambda p: linear_verifier.breakdown(mu, w_v, 0.01 + p),
         "generator_keep_rates": lambda p: linear_generator.keep_rates(mu, w_v, mu, tau=p),
+        "finite_square": lambda p: finite.accuracy(1 + 4 * p, 0.2, 0.9, 0.3, 1.0, 0.1,
+                                                   loss="square"),
+        "finite_logistic": lambda p: finite.accuracy(1 + 4 * p, 0.2, 0.9, 0.3, 1.0, 0.1),
+        "finite_solve_square": lambda p: finite.solve(1 + 4 * p, mu, 0.1, generator=flip,
+                                                      verifier=keep, loss="square"),
+        "finite_solve_logistic": lambda p: finite.solve(1 + 4 * p, mu, 0.1, generator=flip,
+                                                        verifier=keep),
     }[name]
 
 
@@ -103,9 +129,9 @@ def _measure_one(name, points):
                       "peak_mb": peak, "above_warm_mb": peak - warm}))
 
 
-def memory_profile(points, as_json):
+def memory_profile(points, as_json, only=None):
     rows = []
-    for name in MEMORY_WORKLOADS:
+    for name in only or MEMORY_WORKLOADS:
         for n in points:
             out = subprocess.run([sys.executable, __file__, "--measure-one", name, str(n)],
                                  capture_output=True, text=True, check=True)
@@ -132,11 +158,13 @@ def main():
     parser.add_argument("--memory", action="store_true",
                         help="peak memory and time of every batched function on growing grids")
     parser.add_argument("--points", type=int, nargs="+", default=[4096, 16384, 65536])
+    parser.add_argument("--only", nargs="+", choices=MEMORY_WORKLOADS, metavar="WORKLOAD",
+                        help="with --memory: these workloads only (default all)")
     parser.add_argument("--side", type=int, default=100, help="grid is side^3 points")
     parser.add_argument("--baseline-points", type=int, default=3000)
     args = parser.parse_args()
     if args.memory:
-        memory_profile(args.points, args.json)
+        memory_profile(args.points, args.json, args.only)
         return
 
     rng = np.random.default_rng(0)

@@ -4,9 +4,8 @@
     PYTHONPATH=. python scripts/fuzz.py --examples 2000 --only "cli sweep"
 
 Prints one line per entry (inputs tried, failures), then the totals and every failure with the
-input that caused it. Exit status 1 if an entry in scope ("checked") failed; the "report"
-entries (theory functions, whose input policy is maintained in theory/) are listed only.
-The CI profile is ``pytest tests/fuzz`` (a few dozen inputs per entry).
+input that caused it. Exit status 1 if a "checked" entry failed (every entry is).
+The CI profile is ``pytest tests/fuzz`` (the same entries, a few dozen inputs each).
 """
 
 from __future__ import annotations

@@ -29,7 +29,10 @@ _ANCHOR_STRIDE = 8
 _RESCUE_STEPS = 12
 _DAMPING = 0.5
 _MIN_BATCH = 32
-_CHUNK_ELEMENTS = 1 << 22  # points x atoms x nodes per compiled call: bounded memory
+# Points x atoms x nodes per compiled call: 2^22 peaked at 1.8 GB above the process (the Newton
+# step's forward-mode Jacobian holds dozens of such arrays); 2^20 keeps it near 500 MB.
+_CHUNK_ELEMENTS = 1 << 20
+_BLOCK_ELEMENTS = 1 << 21  # points x atoms held at once by solve (about 100 MB of fields)
 
 
 class SolveResult(NamedTuple):
@@ -149,12 +152,14 @@ def _newton(y0, fields, idx, loss, nodes, tol, max_iter):
     if n == 0:
         return y_out, ok_out, it_out
     j = fields["weight"].shape[1]
-    chunk = max(8, 1 << int(np.floor(np.log2(max(1, _CHUNK_ELEMENTS // (j * nodes))))))
+    most = max(8, 1 << int(np.floor(np.log2(max(1, _CHUNK_ELEMENTS // (j * nodes))))))
+    # equal calls, so that one compiled shape serves them all (no odd last call)
+    chunk = -(-n // -(-n // most))
     for start in range(0, n, chunk):
         part = idx[start:start + chunk]
         # at least _MIN_BATCH: a short curve's anchors and the rest share one compiled solver
         # (compiling costs seconds, a few padded points milliseconds)
-        size = min(chunk, max(_MIN_BATCH, _bucket(len(part))))
+        size = min(most, max(_MIN_BATCH, _bucket(len(part))))
         sub = _take(fields, part, size)
         y0p = y0[start:start + chunk]
         if size > len(part):
@@ -394,16 +399,27 @@ def solve(alpha, mu, lam, *, generator, verifier, loss="logistic", real_fraction
     coarse = _sc.atoms(geo, generator, verifier, real_fraction=rf, tau=tau, outer=outer)
     nodes = _nodes_for(nodes, [coarse])
     n = a_flat.size
-    fields = _fields_for(a_flat, l_flat, [coarse] * n, curve)
-    fine_fields = None
+    fine = None
     if quadrature_check:
         fine = _sc.atoms(geo, generator, verifier, real_fraction=rf, tau=tau, outer=2 * outer,
                          real_nodes=48)
-        fine_fields = _fields_for(a_flat, l_flat, [fine] * n, curve)
+    # Every point carries the scenario's atoms: blocks of points whose copies fit
+    # _BLOCK_ELEMENTS keep memory flat in the grid's size (each block anchors its own curves).
+    atoms_count = len(coarse.weight) + (0 if fine is None else len(fine.weight))
+    block = max(64, _BLOCK_ELEMENTS // max(1, atoms_count))
+    parts = []
     with jax.enable_x64(True):
-        y, ok, iters, qerr = _solve_fields(fields, fine_fields, loss, nodes, tol,
-                                           max_iter, quadrature_check)
-    acc, m, q, v, rho = _outputs(y, fields)
+        for start in range(0, n, block):
+            sl = slice(start, start + block)
+            k = len(a_flat[sl])
+            fields = _fields_for(a_flat[sl], l_flat[sl], [coarse] * k, curve[sl])
+            fine_fields = None if fine is None else _fields_for(a_flat[sl], l_flat[sl],
+                                                                [fine] * k, curve[sl])
+            y_b, ok_b, it_b, qerr_b = _solve_fields(fields, fine_fields, loss, nodes, tol,
+                                                    max_iter, quadrature_check)
+            parts.append((y_b, ok_b, it_b, qerr_b, fields["mu_r"], fields["mu_m"]))
+    y, ok, iters, qerr, mu_r, mu_m = (np.concatenate(x) for x in zip(*parts))
+    acc, m, q, v, rho = _outputs(y, {"infinite": np.isinf(a_flat), "mu_r": mu_r, "mu_m": mu_m})
     a = y[:, 1:3]
     og = geo.g_norm * (a @ coarse.g_dir) if np.isfinite(geo.g_norm) else np.full(n, np.nan)
     ov = geo.v_norm * (a @ coarse.v_dir) if np.isfinite(geo.v_norm) else np.full(n, np.nan)

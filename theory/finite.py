@@ -44,6 +44,9 @@ TOL_RANGE = (1e-14, 1e-3)
 _ANCHOR_STRIDE = 8  # along each alpha curve, every 8th point is solved first, cold
 _RESCUE_STEPS = 12  # continuation steps (geometric in alpha) for points that failed
 _DAMPING = 0.5
+# Points x nodes per compiled call: 2^20 (8192 points of 128 nodes) keeps a call near 450 MB
+# (a 16384-point call of 96 nodes peaked at 890 MB above the process).
+_CHUNK_ELEMENTS = 1 << 20
 
 
 class FiniteResult(NamedTuple):
@@ -114,21 +117,33 @@ def _cold_start(params):
     return np.stack([np.log(v), mbar, np.log(rho)], axis=1)
 
 
+def _chunk_points(nodes):
+    """Points per compiled call: (points, 2, nodes) prox arrays and their Jacobian terms within
+    ``_CHUNK_ELEMENTS``, a power of two so that chunks share compiled shapes."""
+    return max(8, 1 << int(np.floor(np.log2(max(1, _CHUNK_ELEMENTS // nodes)))))
+
+
 def _newton(y0, params, idx, loss, nodes, tol, max_iter):
-    """Run the batched Newton solver on the points ``idx`` from starts ``y0`` (len(idx), 3)."""
+    """Run the batched Newton solver on the points ``idx`` from starts ``y0`` (len(idx), 3),
+    a chunk at a time (memory does not grow with the grid)."""
     n = len(idx)
-    if n == 0:
-        return np.zeros((0, 3)), np.zeros(0, bool), np.zeros(0, int)
-    size = _bucket(n)
-    sub = _pad([np.asarray(a)[idx] for a in params], size)
-    (y0p,) = _pad([y0], size)
-    out = _fs.newton_solve(
-        jnp.asarray(y0p), _fs.Params(*(jnp.asarray(a) for a in sub)),
-        loss=loss, nodes=nodes, tol=tol, max_iter=max_iter, damping=_DAMPING,
-    )
-    y = np.asarray(out.y)[:n]
-    ok = np.asarray(out.converged)[:n] & np.all(np.isfinite(y), axis=1)
-    return y, ok, np.asarray(out.iterations)[:n]
+    y, ok, iters = np.zeros((n, 3)), np.zeros(n, bool), np.zeros(n, int)
+    chunk = _chunk_points(nodes)
+    for start in range(0, n, chunk):
+        part = np.asarray(idx)[start:start + chunk]
+        size = _bucket(len(part))
+        sub = _pad([np.asarray(a)[part] for a in params], size)
+        (y0p,) = _pad([y0[start:start + chunk]], size)
+        out = _fs.newton_solve(
+            jnp.asarray(y0p), _fs.Params(*(jnp.asarray(a) for a in sub)),
+            loss=loss, nodes=nodes, tol=tol, max_iter=max_iter, damping=_DAMPING,
+        )
+        k = len(part)
+        y[start:start + k] = np.asarray(out.y)[:k]
+        ok[start:start + k] = (np.asarray(out.converged)[:k]
+                               & np.all(np.isfinite(y[start:start + k]), axis=1))
+        iters[start:start + k] = np.asarray(out.iterations)[:k]
+    return y, ok, iters
 
 
 def _solve_logistic(params, nodes, tol, max_iter):
@@ -312,12 +327,17 @@ def _solve_flat(flat, loss, nodes, tol, max_iter, quadrature_check):
         ok[live], iters[live] = good, it
         if quadrature_check and np.any(good):
             sel = live[good]
-            size = _bucket(sel.size)
-            sub = _pad([a[sel] for a in flat], size)
-            (yp,) = _pad([y[good]], size)
-            dy = np.asarray(_fs.quadrature_correction(
-                jnp.asarray(yp), _fs.Params(*(jnp.asarray(a) for a in sub)),
-                loss="logistic", nodes=nodes, fine_nodes=2 * nodes))[: sel.size]
+            y_good = y[good]
+            dy = np.empty_like(y_good)
+            chunk = _chunk_points(2 * nodes)
+            for start in range(0, sel.size, chunk):
+                part = sel[start:start + chunk]
+                size = _bucket(part.size)
+                sub = _pad([a[part] for a in flat], size)
+                (yp,) = _pad([y_good[start:start + chunk]], size)
+                dy[start:start + part.size] = np.asarray(_fs.quadrature_correction(
+                    jnp.asarray(yp), _fs.Params(*(jnp.asarray(a) for a in sub)),
+                    loss="logistic", nodes=nodes, fine_nodes=2 * nodes))[: part.size]
             y_fine = y[good] + dy
             q_c = y[good, 1] ** 2 + np.exp(2 * y[good, 2])
             q_f = y_fine[:, 1] ** 2 + np.exp(2 * y_fine[:, 2])

@@ -134,7 +134,9 @@ def list_text(valid, invalid=None, max_size=3):
     return st.one_of(*choices)
 
 
-FLOATS = dict(allow_nan=False, allow_infinity=False)
+# Subnormals are refused by the theory's input policy (tests/theory/test_input_policy.py): they
+# are not valid draws.
+FLOATS = dict(allow_nan=False, allow_infinity=False, allow_subnormal=False)
 PROB = st.floats(0, 1, **FLOATS)
 OUTSIDE_PROB = st.one_of(st.floats(-1e6, -1e-6, **FLOATS), st.floats(1.000001, 1e6, **FLOATS))
 NONNEG = st.floats(0, 1e3, **FLOATS)
