@@ -143,8 +143,9 @@ def _params(fields):
     return _ss.Params(**{k: jnp.asarray(fields[k]) for k in _ss.Params._fields})
 
 
-def _newton(y0, fields, idx, loss, nodes, tol, max_iter):
-    """Batched Newton on points ``idx`` (chunked so memory stays bounded)."""
+def _newton(y0, fields, idx, loss, nodes, tol, max_iter, floor=8):
+    """Batched Newton on points ``idx`` (chunked so memory stays bounded), each call padded to
+    at least ``floor`` points."""
     n = len(idx)
     y_out = np.full((n, _ss.DIM), np.nan)
     ok_out = np.zeros(n, bool)
@@ -157,9 +158,7 @@ def _newton(y0, fields, idx, loss, nodes, tol, max_iter):
     chunk = -(-n // -(-n // most))
     for start in range(0, n, chunk):
         part = idx[start:start + chunk]
-        # at least _MIN_BATCH: a short curve's anchors and the rest share one compiled solver
-        # (compiling costs seconds, a few padded points milliseconds)
-        size = min(most, max(_MIN_BATCH, _bucket(len(part))))
+        size = min(most, max(floor, _bucket(len(part))))
         sub = _take(fields, part, size)
         y0p = y0[start:start + chunk]
         if size > len(part):
@@ -208,8 +207,11 @@ def _solve_logistic(fields, nodes, tol, max_iter):
     ok = np.zeros(n, bool)
     iters = np.zeros(n, int)
     idx = order[anchor_sorted]
+    # a short curve's anchors and the rest share one compiled solver (compiling costs seconds,
+    # a few padded points milliseconds); a lone point is not padded to the floor
+    floor = min(_MIN_BATCH, _bucket(max(idx.size, n - idx.size)))
     y[idx], ok[idx], iters[idx] = _newton(_cold_start(fields, idx), fields, idx, "logistic",
-                                          nodes, tol, max_iter)
+                                          nodes, tol, max_iter, floor)
     pos = np.arange(n)
     prev_anchor = np.maximum.accumulate(np.where(anchor_sorted, pos, 0))
     next_anchor = np.minimum.accumulate(np.where(anchor_sorted, pos, n - 1)[::-1])[::-1]
@@ -230,7 +232,7 @@ def _solve_logistic(fields, nodes, tol, max_iter):
         if np.any(cold):
             y0[cold] = _cold_start(fields, i_self[cold])
         y[i_self], ok[i_self], iters[i_self] = _newton(y0, fields, i_self, "logistic", nodes,
-                                                       tol, max_iter)
+                                                       tol, max_iter, floor)
     bad = np.flatnonzero(~ok & np.isfinite(alpha))
     if bad.size:
         # Continuation: from 64 alpha (a benign problem) down to alpha, warm-started.
