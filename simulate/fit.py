@@ -326,8 +326,8 @@ CPU_CHUNK_BYTES = 8 * 2**20
 # Padding (module docstring); tests switch it off to compare.
 PAD = True
 # Floors: one program serves every size below them. Padding problems turns a pass with few
-# columns into a wider matrix product (1 -> 32 problems: 8.9x on benchmarks/bench_fit.py's L;
-# 16 -> 32: 1.9x on M), and rows below 1024 cost in proportion (2x on S), so both floors are low.
+# columns into a wider matrix product (1 -> 32 problems: 7.3x slower on benchmarks/bench_fit.py's
+# L; 16 -> 32: 1.5x on M), and padding rows 500 -> 1024 cost 1.7x on S, so both floors are low.
 _MIN_ROWS = 256
 _MIN_PROBLEMS = 1
 
