@@ -26,7 +26,7 @@ the objective is strongly convex, so separable data and tiny ``lam`` only cost i
 loss and its derivatives are evaluated in overflow-free forms, so no NaN arises.
 
 Compiled programs are reused across sizes: ``fit`` pads the rows ``n`` and the problems ``V``
-up to the next step of a ladder (``bucket``: at least 1024 rows and 32 problems, then four
+up to the next step of a ladder (``bucket``: at least 256 rows and 1 problem, then four
 steps per doubling, so at most 25 % more work past those floors) with zero features and zero keep weights, and divides
 by the true ``n``. Padded rows and problems add exact zeros to every sum, so the objective is
 the same; only the order of floating-point additions in the matrix products may differ, by a
@@ -325,9 +325,11 @@ CPU_CHUNK_BYTES = 8 * 2**20
 
 # Padding (module docstring); tests switch it off to compare.
 PAD = True
-# Floors: below them a fit costs milliseconds padded or not, and one program serves them all.
-_MIN_ROWS = 1024
-_MIN_PROBLEMS = 32
+# Floors: one program serves every size below them. Padding problems turns a pass with few
+# columns into a wider matrix product (1 -> 32 problems: 7.3x slower on benchmarks/bench_fit.py's
+# L; 16 -> 32: 1.5x on M), and padding rows 500 -> 1024 cost 1.7x on S, so both floors are low.
+_MIN_ROWS = 256
+_MIN_PROBLEMS = 1
 
 
 def bucket(size: int, least: int = 1) -> int:

@@ -209,3 +209,16 @@ def test_bad_arrays_name_the_parameter():
         fit(x, labels, weights[:1], 1e-2)
     with pytest.raises(ValueError, match="x"):
         fit(x[:, :0], labels, weights, 1e-2)
+
+
+def test_one_problem_per_group_matches_sklearn():
+    """Groups of one problem each (x (G, n, d), labels (G, n)) run unpadded along the problem
+    axis; each must still be scikit-learn's fit to the package's stated 1e-4."""
+    groups = [_problem(s, 1.5, 0.2, "binary") for s in (3, 4)]
+    x = np.stack([g[0] for g in groups])
+    labels = np.stack([g[1][0] for g in groups])
+    weights = np.stack([g[2][0] for g in groups])
+    res = fit(x, labels, weights, 1e-2)
+    assert res.w.shape == (2, D) and np.all(res.converged)
+    for i in range(2):
+        assert _rel(res.w[i], sk_logistic(x[i], labels[i], weights[i], 1e-2)) <= 1e-4
