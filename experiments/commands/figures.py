@@ -13,7 +13,7 @@ import sys
 import time
 
 EXAMPLES = """
-beyond-collapse figures --quick              # reduced grids into results/quick/ (under a minute)
+beyond-collapse figures --quick              # reduced grids into results/quick/ (~2 min, reruns ~30 s)
 beyond-collapse figures                      # full grids: figures/data/, figures/*.png|pdf
 beyond-collapse figures --preset quick --only collapse generations --out results/quick-2
 beyond-collapse figures --only collapse phase_transition --executor dask
@@ -31,6 +31,10 @@ FIGURES = [
     ("breakdown_map", "figures.fig_breakdown_map"),
     ("finite", "figures.fig_finite"),
 ]
+# Seconds of a first quick run on 2 cores (2026-12-04): the order in which workers take them.
+FIRST_RUN_SECONDS = {"collapse": 49, "phase_transition": 45, "pstar_correlation": 42,
+                     "generations": 39, "selection_rate": 32, "finite": 11, "breakdown_map": 5,
+                     "breakdown_gap": 4}
 # Figures whose numbers are computed by the script (not swept): --recompute redoes them.
 RECOMPUTABLE = ("breakdown_gap", "breakdown_map", "finite")
 # Figures of the experiments: drawn from their stored cpu-preset results when those exist
@@ -146,7 +150,9 @@ def main(args) -> int:
             context = multiprocessing.get_context("spawn")  # JAX's threads do not survive fork
             with concurrent.futures.ProcessPoolExecutor(
                     jobs, mp_context=context, initializer=_worker_init) as pool:
-                futures = {pool.submit(_render, n, m, options(n)): n for n, m in chosen}
+                # the longest first, so that no long figure starts last
+                ordered = sorted(chosen, key=lambda c: -FIRST_RUN_SECONDS.get(c[0], 0))
+                futures = {pool.submit(_render, n, m, options(n)): n for n, m in ordered}
                 try:
                     for future in concurrent.futures.as_completed(futures):
                         done(futures[future], *future.result())
