@@ -102,6 +102,15 @@ SLOW = (
     "tests/theory/test_scale_free.py::test_verifier_breakdown_at_large_lam_is_signal_weighted",
     "tests/theory/test_label_only.py::test_breakdown_is_pstar_whatever_lam_loss_and_sigma",
     "tests/experiments/seq2seq/test_seq2seq.py::test_training_learns_a_deterministic_map",
+    # 7 s or more each alone on 2 cores (2026-12-04): integration runs of a sweep or a curve
+    "tests/simulate/test_curves.py::test_curves_cover_the_sweep_and_match_its_finite_theory_column",
+    "tests/simulate/test_sweep.py::test_run_stores_reuses_and_refuses_another_sweep",
+    "tests/simulate/test_pandas.py::test_a_sweep_reads_back_as_one_dataframe",
+    "tests/simulate/test_padding.py::test_same_seed_same_numbers_across_sizes_and_runs",
+    "tests/experiments/seq2seq/test_seq2seq.py::test_samples_follow_the_model",
+    "tests/theory/test_linear_verifier.py::test_theory_md_example",
+    "tests/theory/test_precision.py::test_numpy_in_float64_out_and_the_global_flag_untouched",
+    "tests/test_readme_own_verifier.py",
 )
 
 
