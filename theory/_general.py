@@ -33,6 +33,7 @@ _MIN_BATCH = 32
 # step's forward-mode Jacobian holds dozens of such arrays); 2^20 keeps it near 500 MB.
 _CHUNK_ELEMENTS = 1 << 20
 _BLOCK_ELEMENTS = 1 << 21  # points x atoms held at once by solve (about 100 MB of fields)
+_GENERATION_ATOMS = 2048  # atoms per point assumed by generations' blocks (two directions)
 
 
 class SolveResult(NamedTuple):
@@ -485,6 +486,17 @@ def generations(alpha, mu, lam, *, initial, verifier, generations, labels="sampl
     geo0 = _sc.geometry(mu, initial, verifier)
     shape, a_flat, l_flat, curve = _grid(alpha, lam)
     n = a_flat.size
+    # Each point carries its own atoms (its trajectory's scenario): blocks of points keep
+    # memory flat in the grid's size, as in solve (a generation's atoms number ~10^3).
+    block = max(64, _BLOCK_ELEMENTS // _GENERATION_ATOMS)
+    if n > block:
+        kw = dict(initial=initial, verifier=verifier, generations=generations, labels=labels,
+                  loss=loss, real_fraction=real_fraction, nodes=nodes, outer=outer, tol=tol,
+                  max_iter=max_iter)
+        parts = [_generations_block(a_flat[s:s + block], mu, l_flat[s:s + block], **kw)
+                 for s in range(0, n, block)]
+        return GenerationsResult(*(np.concatenate(f).reshape(shape + (generations,))
+                                   for f in zip(*parts)))
     rule = _sc.LinearGenerator(np.ones(1), labels)  # the model as a generator: Gram numbers only
     has_v = isinstance(verifier, (_sc.LinearVerifier, _sc.TopR))
     out = {k: np.full((n, generations), np.nan) for k in
@@ -530,3 +542,8 @@ def generations(alpha, mu, lam, *, initial, verifier, generations, labels="sampl
     return GenerationsResult(arrays["accuracy"], arrays["m"], arrays["q"], arrays["overlap_v"],
                              conv.reshape(shape + (generations,)), arrays["generator_accuracy"],
                              arrays["p"], arrays["phi"], arrays["psi"])
+
+
+def _generations_block(alpha, mu, lam, **kw):
+    """One block of ``generations``' points (1-D alpha and lam of equal length)."""
+    return generations(alpha, mu, lam, **kw)

@@ -112,3 +112,30 @@ def test_finite_solve_holds_the_scenario_atoms_a_block_of_points_at_a_time(loss,
     tol = 1e-15 if loss == "square" else 1e-9
     for got, expected in zip(blocks[:7], whole[:7]):
         np.testing.assert_allclose(got, np.stack([expected] * 2, axis=1), rtol=tol, atol=tol)
+
+
+def test_finite_generations_runs_a_block_of_points_at_a_time(monkeypatch):
+    from theory import _general, finite, scenario
+
+    alpha = np.array([1.0, 2.0, 4.0])
+    lam = np.array([[0.05], [0.2]])
+    args = dict(initial=scenario.linear_generator(np.array([1.0, 0.5]), "sample"),
+                verifier=scenario.label_only(0.9, 0.3), generations=3)
+    whole = finite.generations(alpha, MU, lam, **args)
+    sizes = []
+    real = _general._generations_block
+
+    def spy(alpha, mu, lam, **kw):
+        sizes.append(len(alpha))
+        return real(alpha, mu, lam, **kw)
+
+    monkeypatch.setattr(_general, "_generations_block", spy)
+    monkeypatch.setattr(_general, "_BLOCK_ELEMENTS", 1)  # the floor: 64 points a block
+    big_alpha = np.tile(alpha, 30)  # 90 points a row, 180 in all: three blocks
+    blocks = finite.generations(big_alpha, MU, lam, **args)
+    assert sizes == [64, 64, 52]
+    assert blocks.accuracy.shape == (2, 90, 3) and np.all(whole.converged)
+    for got, expected in zip(blocks, whole):
+        # blocks anchor their own curves: the logistic solutions agree to the solver's tol
+        np.testing.assert_allclose(np.asarray(got)[:, :3], expected, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(np.asarray(got)[:, 87:], expected, rtol=1e-9, atol=1e-9)
