@@ -111,6 +111,7 @@ SLOW = (
     "tests/theory/test_linear_verifier.py::test_theory_md_example",
     "tests/theory/test_precision.py::test_numpy_in_float64_out_and_the_global_flag_untouched",
     "tests/test_readme_own_verifier.py",
+    "tests/theory/test_chunking.py::test_finite_generations_runs_a_block_of_points_at_a_time",
 )
 
 
