@@ -221,12 +221,12 @@ def _solve_logistic(fields, nodes, tol, max_iter):
     neighbours = np.empty((n, 2), int)
     neighbours[order] = np.stack([order[prev_anchor], order[next_anchor]], axis=1)
     if np.any(rest):
-        j = pos[rest]
-        i_prev, i_next, i_self = order[prev_anchor[j]], order[next_anchor[j]], order[j]
+        i_self = order[rest]
+        i_prev, i_next = neighbours[i_self].T
         span = la[i_next] - la[i_prev]
         t = np.where(span > 0, (la[i_self] - la[i_prev]) / np.where(span > 0, span, 1.0), 0.0)
         y0 = (1 - t[:, None]) * y[i_prev] + t[:, None] * y[i_next]
-        _spline_warm_starts(y0, y, ok, la, group, order[anchor_sorted], i_self)
+        _spline_warm_starts(y0, y, ok, la, group, idx, i_self)
         both = ok[i_prev] & ok[i_next]
         y0 = np.where(both[:, None], y0, np.where(ok[i_prev][:, None], y[i_prev], y[i_next]))
         cold = ~np.all(np.isfinite(y0), axis=1) | ~(ok[i_prev] | ok[i_next])

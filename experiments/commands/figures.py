@@ -70,9 +70,9 @@ JOBS_ENV = "BEYOND_COLLAPSE_FIGURE_JOBS"  # the default of --jobs (the tests set
 
 def _default_jobs() -> int:
     if os.environ.get(JOBS_ENV, "").strip():
-        try:
-            from . import _args
+        from . import _args
 
+        try:
             return _args.positive_int(os.environ[JOBS_ENV].strip())
         except argparse.ArgumentTypeError as err:
             raise ValueError(f"{JOBS_ENV}: {err}") from None
