@@ -167,7 +167,7 @@ def _line_search(loss, margin, dmargin, l1_start, wq, wp, pp, lam, slope0, activ
     return t, jnp.where(settled, l1_done, l1_lo)
 
 
-def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory):
+def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory, split_rows):
     """Solve G x V problems (*); the V problems of group g share x[g]. x (G, n, d); labels,
     weights (G, V, n); lam (G, V).
 
@@ -184,11 +184,19 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory)
     coef = wq * signs  # gradient = x^T (coef * l'(margin)) + lam w
     lam = lam[:, None, :]
 
+    blocks = _row_blocks(n, v) if split_rows else 1
+    xb = x.reshape(g, blocks, n // blocks, d)
+
     def gradient(l1, w):
         # Contract over n on x as stored: a transposed copy of x would cost one more pass
         # (and its memory) per call.
         # (V, d) output order: XLA's CPU dot runs this contraction 1.7x faster than into (d, V).
-        return jnp.swapaxes(jnp.einsum("gnd,gnv->gvd", x, coef * l1), 1, 2) + lam * w
+        # The barrier keeps XLA from folding the swap into the product, which it would then
+        # write in the slow (d, V) order after all (M of benchmarks/bench_fit.py: 1.2 ms
+        # against 0.5 ms a pass).
+        r = (coef * l1).reshape(g, blocks, n // blocks, v)
+        grad_vd = jnp.sum(jnp.einsum("gknd,gknv->gkvd", xb, r), axis=1)
+        return jnp.swapaxes(jax.lax.optimization_barrier(grad_vd), 1, 2) + lam * w
 
     w0 = jnp.zeros((g, d, v), dtype)
     m0 = jnp.zeros((g, n, v), dtype)
@@ -291,9 +299,9 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory)
     )
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "memory", "group_chunk"))
-def fit_shared(x, labels, weights, lam, *, loss="logistic", tol=DEFAULT_TOL,
-               max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY, group_chunk=None, n_rows=None):
+def _fit_shared(x, labels, weights, lam, *, loss="logistic", tol=DEFAULT_TOL,
+                max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY, group_chunk=None, n_rows=None,
+                split_rows=False):
     """Jitted core of ``fit`` without input checks: G groups of V problems sharing features.
 
     x (G, n, d); labels, weights (G, V, n); lam (G, V). Returns a ``FitResult`` with w (G, V, d)
@@ -309,13 +317,41 @@ def fit_shared(x, labels, weights, lam, *, loss="logistic", tol=DEFAULT_TOL,
     if g % chunk:
         raise ValueError(f"group_chunk {chunk} does not divide the {g} groups")
     solve = functools.partial(_fit_groups, loss=loss, tol=tol, max_iter=max_iter,
-                              memory=memory)
+                              memory=memory, split_rows=split_rows)
     if chunk == g:
         return solve(x, labels, weights, lam, n_rows)
     split = lambda a: a.reshape(g // chunk, chunk, *a.shape[1:])  # noqa: E731
     res = jax.lax.map(lambda args: solve(*args, n_rows),
                       tuple(map(split, (x, labels, weights, lam))))
     return FitResult(*(a.reshape(g, *a.shape[2:]) for a in res))
+
+
+_STATIC = ("loss", "memory", "group_chunk", "split_rows")
+fit_shared = jax.jit(_fit_shared, static_argnames=_STATIC)
+
+# XLA's CPU backend hands the fit's O(n) sums (line search, curvature) to YNNPACK, which spends
+# about 35 us on a 5000-element sum that its own loops do in 3 (thread dispatch), a sixth of
+# the L workload's time in benchmarks/bench_fit.py. Its matrix products stay with YNNPACK.
+_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+_fit_shared_cpu = jax.jit(_fit_shared, static_argnames=_STATIC, compiler_options=_CPU_OPTIONS)
+
+
+@functools.cache
+def _cpu_options_known() -> bool:
+    """Whether this jaxlib's XLA knows ``_CPU_OPTIONS`` (jax 0.8.0's does not)."""
+    try:
+        jax.jit(lambda a: a + 1, compiler_options=_CPU_OPTIONS).lower(1.0).compile()
+    except Exception:  # noqa: BLE001  (XLA raises its own error type for an unknown option)
+        return False
+    return True
+
+
+def _solver(traced: bool):
+    """``fit_shared``, compiled with ``_CPU_OPTIONS`` on a CPU-only JAX whose XLA knows them
+    (not inside a caller's jit: XLA takes options only from the outermost program)."""
+    if not traced and jax.default_backend() == "cpu" and _cpu_options_known():
+        return _fit_shared_cpu
+    return fit_shared
 
 
 # On a CPU a pass over features that stay in cache is several times faster than one that
@@ -326,6 +362,8 @@ CPU_CHUNK_BYTES = 8 * 2**20
 
 # Padding (module docstring); tests switch it off to compare.
 PAD = True
+# The gradient's sum over rows in blocks on a CPU (_row_blocks); benchmarks switch it off.
+SPLIT_ROWS = True
 # Floors: one program serves every size below them. Padding problems turns a pass with few
 # columns into a wider matrix product (1 -> 32 problems: 7.3x slower on benchmarks/bench_fit.py's
 # L; 16 -> 32: 1.5x on M), and padding rows 500 -> 1024 cost 1.7x on S, so both floors are low.
@@ -355,6 +393,28 @@ def _pad(xg, labels, weights, lam):
     weights = jnp.pad(weights, ((0, 0), (0, problems), (0, rows)))
     lam = jnp.pad(lam, ((0, 0), (0, problems)), constant_values=1)
     return xg, labels, weights, lam
+
+
+def _pad_slice(args, start, size):
+    """Groups ``start .. start + size`` of (x, labels, weights, lam), padded as ``_pad`` does;
+    XLA makes the slice and the padding one copy."""
+    return _sliced_padded(args, start, size, PAD)
+
+
+@functools.partial(jax.jit, static_argnames=("size", "pad"))
+def _sliced_padded(args, start, size, pad):
+    sliced = tuple(jax.lax.dynamic_slice_in_dim(a, start, size) for a in args)
+    return _pad(*sliced) if pad else sliced
+
+
+def _row_blocks(n: int, problems: int) -> int:
+    """Blocks of at least 256 rows (at most 16) that the gradient's sum over rows is split into,
+    for a few problems (a matrix-vector product): XLA's CPU dot runs the blocks' partial sums in
+    parallel, 1.5x faster than one long sum (L of benchmarks/bench_fit.py: 200 -> 173 ms). With
+    more problems the product is a matrix product that XLA parallelises itself."""
+    if problems > 4:
+        return 1
+    return max(k for k in (1, 2, 4, 8, 16) if n % k == 0 and (k == 1 or n // k >= 256))
 
 
 def _group_chunk(x) -> int:
@@ -418,11 +478,22 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
     lam_gv = lam[..., None] if single else lam
     lam_gv = lam_gv[None] if squeeze_group else lam_gv
     labels_gv, weights_gv = to_gv(labels), to_gv(weights)
-    n, v = xg.shape[1], labels_gv.shape[1]
-    padded = _pad(xg, labels_gv, weights_gv, lam_gv)
-    res = fit_shared(*padded, loss=loss, tol=jnp.asarray(tol, dtype),
-                     max_iter=jnp.asarray(max_iter, jnp.int32), memory=memory,
-                     group_chunk=_group_chunk(padded[0]), n_rows=n)
+    g, n, v = xg.shape[0], xg.shape[1], labels_gv.shape[1]
+    traced = isinstance(xg, jax.core.Tracer)
+    solve = functools.partial(_solver(traced), loss=loss, tol=jnp.asarray(tol, dtype),
+                              max_iter=jnp.asarray(max_iter, jnp.int32), memory=memory,
+                              n_rows=n, split_rows=SPLIT_ROWS and jax.default_backend() == "cpu")
+    chunk = _group_chunk(xg)
+    if chunk == g or traced:
+        # Traced (inside the caller's jit): the chunks run in one program, by lax.map.
+        res = solve(*_pad(xg, labels_gv, weights_gv, lam_gv), group_chunk=chunk)
+    else:
+        # One program per chunk, fed a padded slice made in one copy: in one program, the
+        # loop over chunks copied the whole x once more and each chunk twice (L workload of
+        # benchmarks/bench_fit.py: about a third of the time).
+        args = (xg, labels_gv, weights_gv, lam_gv)
+        parts = [solve(*_pad_slice(args, start, chunk)) for start in range(0, g, chunk)]
+        res = FitResult(*(jnp.concatenate(a) for a in zip(*parts)))
     res = FitResult(res.w[:, :v], res.converged[:, :v], res.iterations[:, :v],
                     res.grad_ratio[:, :v])
 

@@ -3,6 +3,8 @@
 Shapes are kept fixed across examples (n = 120, d = 6, V = 3) so one compilation serves a test.
 """
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -151,6 +153,40 @@ def test_groups_solved_in_chunks_equal_groups_solved_together():
             assert bool(jnp.all(chunked.converged))
         with pytest.raises(ValueError, match="group_chunk"):
             fit_shared(*args, group_chunk=3)
+
+
+@pytest.mark.parametrize("groups", [3, 4])
+def test_fit_solving_chunks_one_program_each_matches_one_program(monkeypatch, groups):
+    """On a CPU, fit solves large feature groups a few at a time, each chunk its own call on a
+    padded slice; the results are those of all groups in one program (chunks of 1 and 2 here,
+    3 groups leaving chunks of 1)."""
+    fit_module = sys.modules["simulate.fit"]
+    xs, ls, ws = zip(*[_problem(40 + g, 1.0, 0.2, "binary") for g in range(groups)])
+    x, labels, weights = np.stack(xs), np.stack(ls), np.stack(ws)
+    lam = np.linspace(1e-3, 1e-1, groups * V).reshape(groups, V)
+    monkeypatch.setattr(fit_module, "CPU_CHUNK_BYTES", 10**12)
+    together = fit(x, labels, weights, lam)
+    monkeypatch.setattr(fit_module, "CPU_CHUNK_BYTES", 2 * x[0].nbytes)
+    with jax.enable_x64(True):  # fit takes NumPy input in float64
+        assert fit_module._group_chunk(jnp.asarray(x)) == (1 if groups == 3 else 2)
+    chunked = fit(x, labels, weights, lam)
+    np.testing.assert_allclose(chunked.w, together.w, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(chunked.iterations, together.iterations)
+    assert chunked.converged.all()
+
+
+def test_cpu_compiler_options_change_speed_not_results():
+    """fit's CPU program (compiled with _CPU_OPTIONS where XLA knows them) and the portable
+    fit_shared agree to rounding."""
+    fit_module = sys.modules["simulate.fit"]
+    x, labels, weights = _problem(7, 1.0, 0.2, "fractional")
+    with jax.enable_x64(True):
+        args = (jnp.asarray(x)[None], jnp.asarray(labels)[None], jnp.asarray(weights)[None],
+                jnp.full((1, V), 1e-2))
+        portable = fit_module.fit_shared(*args)
+        used = fit_module._solver(traced=False)(*args)
+    np.testing.assert_allclose(used.w, portable.w, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(used.iterations, portable.iterations)
 
 
 def test_large_finite_features_pass_the_check_and_nan_is_caught_in_jax_arrays():
