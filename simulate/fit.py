@@ -365,7 +365,7 @@ CPU_CHUNK_BYTES = 8 * 2**20
 
 # Padding (module docstring); tests switch it off to compare.
 PAD = True
-# The gradient's sum over rows in blocks on a CPU (_row_blocks); benchmarks switch it off.
+# The gradient's sum over rows in blocks on a CPU (_row_blocks); off, to compare.
 SPLIT_ROWS = True
 # Floors: one program serves every size below them. Padding problems turns a pass with few
 # columns into a wider matrix product (1 -> 32 problems: 7.3x slower on benchmarks/bench_fit.py's

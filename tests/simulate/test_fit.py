@@ -175,6 +175,25 @@ def test_fit_solving_chunks_one_program_each_matches_one_program(monkeypatch, gr
     assert chunked.converged.all()
 
 
+def test_gradient_summed_over_row_blocks_matches_one_sum(monkeypatch):
+    """One or a few problems on a CPU sum their gradient over row blocks (partial sums in
+    parallel); the fits equal those of one sum over all rows, to rounding."""
+    fit_module = sys.modules["simulate.fit"]
+    rng = np.random.default_rng(5)
+    n, d = 1100, 7  # padded to 1280 rows: 4 blocks of 320
+    assert fit_module._row_blocks(fit_module.bucket(n, 256), 2) == 4
+    y = rng.choice([-1.0, 1.0], n)
+    x = y[:, None] * np.r_[1.0, np.zeros(d - 1)] + rng.standard_normal((n, d))
+    labels = np.where(rng.random((2, n)) < 0.2, -y, y)
+    weights = (rng.random((2, n)) < 0.8).astype(float)
+    blocked = fit(x, labels, weights, [1e-2, 1e-3])
+    monkeypatch.setattr(fit_module, "SPLIT_ROWS", False)
+    single = fit(x, labels, weights, [1e-2, 1e-3])
+    np.testing.assert_allclose(blocked.w, single.w, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(blocked.iterations, single.iterations)
+    assert blocked.converged.all()
+
+
 def test_cpu_compiler_options_change_speed_not_results():
     """fit's CPU program (compiled with _CPU_OPTIONS where XLA knows them) and the portable
     fit_shared agree to rounding."""
