@@ -84,26 +84,31 @@ def _colsum(a, axis=-2):
 def _two_loop(grad, s_hist, y_hist, rho, newest):
     """L-BFGS direction -H grad for every problem (column v = problem v). grad (d, V);
     histories (memory, d, V), a circular buffer whose newest slot is ``newest``; unfilled or
-    skipped slots have rho = 0 and contribute nothing."""
+    skipped slots have rho = 0 and contribute nothing.
+
+    Both loops are rolled (``fori_loop``): unrolled, their 2 x memory steps made up most of the
+    program and compiling it took 1.7x as long (2.3 s against 1.3 s), for the same run time."""
     m = s_hist.shape[0]
-    order = [(newest - i) % m for i in range(m)]
     take = lambda a, j: jax.lax.dynamic_index_in_dim(a, j, axis=0, keepdims=False)
-    q = grad
-    alphas = []
-    for j in order:
-        s_j, y_j, r_j = take(s_hist, j), take(y_hist, j), take(rho, j)
-        a = r_j * _colsum(s_j * q, axis=-2)
-        q = q - a * y_j
-        alphas.append(a)
-    s0, y0, r0 = take(s_hist, order[0]), take(y_hist, order[0]), take(rho, order[0])
+
+    def newest_first(i, state):
+        q, alphas = state
+        j = (newest - i) % m
+        a = take(rho, j) * _colsum(take(s_hist, j) * q, axis=-2)
+        return q - a * take(y_hist, j), jax.lax.dynamic_update_index_in_dim(alphas, a, j, 0)
+
+    q, alphas = jax.lax.fori_loop(0, m, newest_first, (grad, jnp.zeros_like(rho)))
+    s0, y0, r0 = take(s_hist, newest), take(y_hist, newest), take(rho, newest)
     sy = _colsum(s0 * y0, axis=-2)
     yy = _colsum(y0 * y0, axis=-2)
     gamma = jnp.where(r0 > 0, sy / jnp.where(yy > 0, yy, 1.0), 1.0)
-    r = gamma * q
-    for j, a in zip(reversed(order), reversed(alphas)):
+
+    def oldest_first(i, r):
+        j = (newest + 1 + i) % m
         b = take(rho, j) * _colsum(take(y_hist, j) * r, axis=-2)
-        r = r + (a - b) * take(s_hist, j)
-    return -r
+        return r + (take(alphas, j) - b) * take(s_hist, j)
+
+    return -jax.lax.fori_loop(0, m, oldest_first, gamma * q)
 
 
 def _curvature_from_slope(loss, l1):
