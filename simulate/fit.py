@@ -172,6 +172,17 @@ def _line_search(loss, margin, dmargin, l1_start, wq, wp, pp, lam, slope0, activ
     return t, jnp.where(settled, l1_done, l1_lo)
 
 
+def _x_transpose_r(x, r, blocks=1):
+    """x^T r per group in (V, d) order: x (G, n, d), r (G, n, V) -> (G, V, d), the sum over
+    rows taken as ``blocks`` partial sums over row blocks (``_row_blocks``)."""
+    if blocks == 1:  # (a reshape of x here would cost XLA a copy of x per call)
+        return jnp.einsum("gnd,gnv->gvd", x, r)
+    g, n, d = x.shape
+    rows = n // blocks
+    return jnp.einsum("gknd,gknv->gkvd", x.reshape(g, blocks, rows, d),
+                      r.reshape(g, blocks, rows, r.shape[-1])).sum(axis=1)
+
+
 def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory, split_rows):
     """Solve G x V problems (*); the V problems of group g share x[g]. x (G, n, d); labels,
     weights (G, V, n); lam (G, V).
@@ -198,12 +209,7 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
         # The barrier keeps XLA from folding the swap into the product, which it would then
         # write in the slow (d, V) order after all (M of benchmarks/bench_fit.py: 1.2 ms
         # against 0.5 ms a pass).
-        r = coef * l1
-        if blocks == 1:  # (a reshape of x here would cost XLA a copy of x per call)
-            grad_vd = jnp.einsum("gnd,gnv->gvd", x, r)
-        else:
-            grad_vd = jnp.einsum("gknd,gknv->gkvd", x.reshape(g, blocks, n // blocks, d),
-                                 r.reshape(g, blocks, n // blocks, v)).sum(axis=1)
+        grad_vd = _x_transpose_r(x, coef * l1, blocks)
         return jnp.swapaxes(jax.lax.optimization_barrier(grad_vd), 1, 2) + lam * w
 
     w0 = jnp.zeros((g, d, v), dtype)
@@ -317,7 +323,8 @@ def _fit_shared(x, labels, weights, lam, *, loss="logistic", tol=DEFAULT_TOL,
     loop, each pass over the features one batched matrix product per group; chunks run one
     after another (``lax.map``). ``n_rows``: the n that divides the loss (default the rows of
     ``x``; fewer when the last rows are zero-weight padding). It is traced, not static, so one
-    program serves every n of a padded size.
+    program serves every n of a padded size. ``split_rows``: the gradient's sum over rows in
+    blocks (``_row_blocks``), which a CPU runs faster for one or a few problems.
     """
     g = x.shape[0]
     n_rows = jnp.asarray(x.shape[1] if n_rows is None else n_rows, x.dtype)
@@ -409,14 +416,10 @@ def _padded(xg, labels, weights, lam, rows, problems):
     return xg, labels, weights, lam
 
 
-def _pad_slice(args, start, size):
-    """Groups ``start .. start + size`` of (x, labels, weights, lam), padded as ``_pad`` does;
-    XLA makes the slice and the padding one copy."""
-    return _sliced_padded(args, start, size, PAD)
-
-
 @functools.partial(jax.jit, static_argnames=("size", "pad"))
 def _sliced_padded(args, start, size, pad):
+    """Groups ``start .. start + size`` of (x, labels, weights, lam), padded as ``_pad`` does
+    (``pad``: the module's PAD); XLA makes the slice and the padding one copy."""
     sliced = tuple(jax.lax.dynamic_slice_in_dim(a, start, size) for a in args)
     return _pad(*sliced) if pad else sliced
 
@@ -506,7 +509,7 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
         # loop over chunks copied the whole x once more and each chunk twice (L workload of
         # benchmarks/bench_fit.py: about a third of the time).
         args = (xg, labels_gv, weights_gv, lam_gv)
-        parts = [solve(*_pad_slice(args, start, chunk)) for start in range(0, g, chunk)]
+        parts = [solve(*_sliced_padded(args, start, chunk, PAD)) for start in range(0, g, chunk)]
         res = FitResult(*(jnp.concatenate(a) for a in zip(*parts)))
     res = FitResult(res.w[:, :v], res.converged[:, :v], res.iterations[:, :v],
                     res.grad_ratio[:, :v])
