@@ -60,21 +60,35 @@ def mixture(mu, sigma=None) -> Mixture:
     return Mixture(mu, jnp.asarray(chol, mu.dtype))
 
 
-_MIN_BLOCKS = 4
+# Blocks per compiled draw, largest first: a draw of any n is a few calls of these fixed
+# programs (one compile each per d and dtype), where a program per block count compiled anew for
+# each n (about a second each). The smallest sets the least rows drawn, 1024.
+_GROUPS = (256, 32, 4)
 
 
-def _block_count(n: int) -> int:
-    """Blocks drawn for ``n`` rows: at least 4, then a step of ``simulate.fit.bucket``'s ladder
-    (at most 25 % more), so that one compiled sampler serves many n. The extra rows are cut
-    off: blocks are independent, so the first n rows are those of an exact draw."""
-    from .fit import bucket
+def _calls(n: int):
+    """(first block, blocks) of the calls that draw at least ``n`` rows."""
+    blocks = max(1, -(-n // BLOCK))
+    calls, start = [], 0
+    for size in _GROUPS:
+        while blocks - start >= size or (size == _GROUPS[-1] and start < blocks):
+            calls.append((start, size))
+            start += size
+    return calls
 
-    return bucket(max(1, -(-n // BLOCK)), _MIN_BLOCKS)
+
+def _drawn(key, n, draw, *args):
+    """Rows 0..n-1 of the blocks that ``draw(key, *args, first, blocks)`` returns, in order."""
+    parts = [draw(key, *args, np.uint32(start), size) for start, size in _calls(n)]
+    if len(parts) == 1:
+        return jax.tree.map(lambda a: a[:n], parts[0])
+    return jax.tree.map(lambda *a: jnp.concatenate(a)[:n], *parts)
 
 
-def _blocks(key, count, draw):
-    """Concatenate ``draw(fold_in(key, b))`` over blocks b = 0, 1, ..., count - 1."""
-    keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(count, dtype=jnp.uint32))
+def _blocks(key, first, count, draw):
+    """Concatenate ``draw(fold_in(key, b))`` over blocks b = first, ..., first + count - 1."""
+    index = first + jnp.arange(count, dtype=jnp.uint32)
+    keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, index)
     out = jax.vmap(draw)(keys)
     return out.reshape((count * BLOCK,) + out.shape[2:])
 
@@ -82,12 +96,11 @@ def _blocks(key, count, draw):
 def sample(key, mix: Mixture, n: int):
     """Draw ``n`` labelled samples: x (n, d), y (n,) in {-1, +1}. Prefix-stable in ``n``."""
     n = check_nonnegative_int("n", n)
-    x, y = _sample(key, mix, _block_count(n))
-    return x[..., :n, :], y[..., :n]
+    return _drawn(key, n, _sample, mix)
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _sample(key, mix, count):
+@functools.partial(jax.jit, static_argnums=3)
+def _sample(key, mix, first, count):
     dtype = mix.mu.dtype
     d = mix.d
 
@@ -97,7 +110,7 @@ def _sample(key, mix, count):
         z = jax.random.normal(k_z, (BLOCK, d), dtype)
         return jnp.concatenate([y[:, None], z], axis=1)
 
-    yz = _blocks(key, count, draw)
+    yz = _blocks(key, first, count, draw)
     y, z = yz[:, 0], yz[:, 1:]
     if mix.chol is not None:
         z = z @ mix.chol.T
@@ -107,13 +120,12 @@ def _sample(key, mix, count):
 def uniforms(key, n: int, dtype=None):
     """``n`` independent U(0, 1) numbers, (n,), prefix-stable in ``n`` like ``sample``."""
     n = check_nonnegative_int("n", n)
-    out = _uniforms(key, _block_count(n), jnp.dtype(dtype or jnp.result_type(float)))
-    return out[..., :n]
+    return _drawn(key, n, _uniforms, jnp.dtype(dtype or jnp.result_type(float)))
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _uniforms(key, count, dtype):
-    return _blocks(key, count, lambda k: jax.random.uniform(k, (BLOCK,), dtype))
+@functools.partial(jax.jit, static_argnums=(1, 3))
+def _uniforms(key, dtype, first, count):
+    return _blocks(key, first, count, lambda k: jax.random.uniform(k, (BLOCK,), dtype))
 
 
 def accuracy(w, mix: Mixture):
