@@ -14,14 +14,16 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # Compiled programs are shared between the xdist workers (and reruns) through JAX's persistent
-# cache: the logistic solvers take seconds to compile and many tests call them.
+# cache: the logistic solvers take seconds to compile and many tests call them. Every program is
+# kept, the small ones too: the fast subset reruns in 56 s instead of 86 s (132 s with an empty
+# cache either way; about 15 MB).
 # Subprocesses started by tests (a killed sweep, Dask workers) read the same settings from the
 # environment.
 _CACHE = str(Path(__file__).parents[1] / ".pytest_cache" / "jax")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 jax.config.update("jax_compilation_cache_dir", _CACHE)
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 # `figures` runs in this process (tests replace parts of it in place); a test that wants
 # worker processes passes --jobs.
