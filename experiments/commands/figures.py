@@ -13,7 +13,7 @@ import sys
 import time
 
 EXAMPLES = """
-beyond-collapse figures --quick              # reduced grids into results/quick/ (~2 min, reruns ~30 s)
+beyond-collapse figures --quick              # reduced grids into results/quick/ (~70 s, reruns ~20 s)
 beyond-collapse figures                      # full grids: figures/data/, figures/*.png|pdf
 beyond-collapse figures --preset quick --only collapse generations --out results/quick-2
 beyond-collapse figures --only collapse phase_transition --executor dask
@@ -31,10 +31,11 @@ FIGURES = [
     ("breakdown_map", "figures.fig_breakdown_map"),
     ("finite", "figures.fig_finite"),
 ]
-# Seconds of a first quick run on 2 cores (2026-12-04): the order in which workers take them.
-FIRST_RUN_SECONDS = {"collapse": 49, "phase_transition": 45, "pstar_correlation": 42,
-                     "generations": 39, "selection_rate": 32, "finite": 11, "breakdown_map": 5,
-                     "breakdown_gap": 4}
+# Seconds of a first quick run on 2 cores, two at a time (2026-12-04): the order in which
+# workers take them.
+FIRST_RUN_SECONDS = {"generations": 30, "pstar_correlation": 26, "collapse": 24,
+                     "phase_transition": 20, "selection_rate": 17, "finite": 8,
+                     "breakdown_map": 4, "breakdown_gap": 3}
 # Figures whose numbers are computed by the script (not swept): --recompute redoes them.
 RECOMPUTABLE = ("breakdown_gap", "breakdown_map", "finite")
 # Figures of the experiments: drawn from their stored cpu-preset results when those exist
