@@ -6,6 +6,8 @@ each test's own sample size; the false-alarm rate per check is 1e-4 or smaller. 
 strategies whose range includes 0 exclude subnormals: the public functions refuse them.
 """
 
+import ctypes
+import gc
 import os
 from pathlib import Path
 
@@ -42,10 +44,29 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # Peak memory: compiled programs and their constants pile up over a worker's modules (a worker
 # once reached 6.3 GB). Dropping JAX's in-memory caches after each module bounds that; what a
 # later module needs again comes back from the persistent cache above, not a fresh compile.
+# The freed memory is then handed back to the system (glibc keeps it otherwise), so that the
+# next module's peak starts from what is live, not from the previous module's high-water mark.
 @pytest.fixture(autouse=True, scope="module")
 def _clear_jax_caches_after_module():
     yield
     jax.clear_caches()
+    gc.collect()
+    _release_free_memory()
+
+
+@pytest.fixture
+def fresh_memory():
+    """For a test that sets a worker's peak: start it from what is live (see above)."""
+    jax.clear_caches()
+    gc.collect()
+    _release_free_memory()
+
+
+def _release_free_memory():
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 # BEYOND_COLLAPSE_RSS_LOG=FILE appends "peak-RSS-MiB seconds nodeid" per test (per worker), to

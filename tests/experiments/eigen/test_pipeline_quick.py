@@ -358,12 +358,13 @@ def test_figure_renders_a_run_with_replicates(quick_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_paper_preset_runs_at_its_shapes_on_small_counts(tmp_path, monkeypatch):
+def test_paper_preset_runs_at_its_shapes_on_small_counts(tmp_path, monkeypatch, fresh_memory):
     """The GPU preset's own code path (5 x 5 in P1000, its 512-wide 6-layer model, beam 8,
     inverse-sqrt schedule, every verifier) end to end, with only the counts and steps cut
     down: what it would hand a GPU runs here, unchanged. Its rows are checked against their
     definitions like the quick run's (here nearly every answer is wrong or unparsed)."""
-    jax.clear_caches()  # the quick run's programs: this test's own are the worker's peak
+    # fresh_memory: the quick run's programs and freed memory go first; this test's own
+    # arrays and programs are the worker's peak.
     small = {"steps": 2, "batch_size": 8, "warmup": 1, "checkpoint_every": 1}
     base = presets.preset("paper")
     config = presets.preset(
