@@ -444,7 +444,7 @@ def _group_chunk(x) -> int:
 
 @numpy_or_jax
 def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
-        max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY) -> FitResult:
+        max_iter=DEFAULT_MAX_ITER, memory=DEFAULT_MEMORY, n_rows=None) -> FitResult:
     """Minimise (*) for a batch of problems, sharing features where the shapes say so.
 
     Args:
@@ -455,6 +455,9 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
       lam: ridge strength >= 0, broadcastable to ``B``.
       loss: "logistic" or "square". tol: relative gradient tolerance (module docstring).
       max_iter: most L-BFGS iterations. memory: number of L-BFGS curvature pairs.
+      n_rows: the n of (*) when only the first ``n_rows`` rows are candidates and the rest are
+        room reserved for later ones (zero weight; refused otherwise): a data set that grows
+        inside a fixed array is then fitted by one compiled program. Default: every row.
     Returns ``FitResult`` with w (*B, d), converged, iterations and grad_ratio (*B,).
     """
     check_choice("loss", loss, LOSSES)
@@ -478,6 +481,17 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
     if weights.shape != labels.shape:
         raise ValueError(f"weights must have the shape of labels {labels.shape}; got {weights.shape}")
     lam = check_nonnegative("lam", lam, dtype)
+    rows = x.shape[-2]
+    if n_rows is None:
+        n_rows = rows
+    else:
+        n_rows = check_positive_int("n_rows", n_rows)
+        if n_rows > rows:
+            raise ValueError(f"n_rows = {n_rows} is more than the {rows} rows of x")
+        past = jnp.arange(rows) >= jnp.asarray(n_rows)  # a mask: one check for every n_rows
+        if n_rows < rows and not isinstance(weights, jax.core.Tracer) and bool(
+                jnp.any(jnp.where(past, weights, 0) != 0)):
+            raise ValueError(f"rows past n_rows = {n_rows} must have zero weight")
     batch = labels.shape[:-1]
     try:
         lam = jnp.broadcast_to(lam, batch)
@@ -499,7 +513,7 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
     traced = isinstance(xg, jax.core.Tracer)
     solve = functools.partial(_solver(traced), loss=loss, tol=jnp.asarray(tol, dtype),
                               max_iter=jnp.asarray(max_iter, jnp.int32), memory=memory,
-                              n_rows=n, split_rows=SPLIT_ROWS and jax.default_backend() == "cpu")
+                              n_rows=n_rows, split_rows=SPLIT_ROWS and jax.default_backend() == "cpu")
     chunk = _group_chunk(xg)
     if chunk == g or traced:
         # Traced (inside the caller's jit): the chunks run in one program, by lax.map.

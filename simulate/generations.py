@@ -200,7 +200,6 @@ def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, 
     w_gen = [w0] * len(prns)
     acc0 = float(data.accuracy(w0, mix))
     rows = []
-    pool_x, pool_labels, pool_weights = [], [], []  # accumulate: every generation's data
     for pi, spec in enumerate(prns):
         rows.append({**base, "generation": 0, "pruner": describe(spec)[0], "pruner_index": pi,
                      **describe(spec)[1], "generator_accuracy": acc0, "accuracy": acc0,
@@ -224,16 +223,26 @@ def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, 
             weights.append(keep.astype(x.dtype))
             rates.append(measure(correct, keep))
         if mode == "accumulate":
-            pool_x.append(x)
-            pool_labels.append(jnp.stack(chain_labels))
-            pool_weights.append(jnp.stack(weights))
-            fit_x = jnp.concatenate(pool_x)
-            fit_labels = jnp.concatenate(pool_labels, axis=1)
-            fit_weights = jnp.concatenate(pool_weights, axis=1)
+            # Every generation's rows so far, in arrays of the final size: the rows still to
+            # come weigh zero and the fit divides by the rows so far (n_rows), so every
+            # generation runs one compiled fit instead of one per pool size.
+            if t == 1:
+                pool_x = jnp.zeros((count * n, mix.d), x.dtype)
+                pool_labels = jnp.ones((len(prns), count * n), x.dtype)
+                pool_weights = jnp.zeros((len(prns), count * n), x.dtype)
+            at, zero = jnp.asarray((t - 1) * n, jnp.int32), jnp.asarray(0, jnp.int32)
+            # (the offset an operand, not a constant: one program for every t)
+            pool_x = jax.lax.dynamic_update_slice(pool_x, x, (at, zero))
+            pool_labels = jax.lax.dynamic_update_slice(pool_labels, jnp.stack(chain_labels),
+                                                       (zero, at))
+            pool_weights = jax.lax.dynamic_update_slice(pool_weights, jnp.stack(weights),
+                                                        (zero, at))
+            fit_x, fit_labels, fit_weights, so_far = pool_x, pool_labels, pool_weights, t * n
         else:
             fit_x, fit_labels, fit_weights = x, jnp.stack(chain_labels), jnp.stack(weights)
+            so_far = n
         res = fit(fit_x, fit_labels, fit_weights, jnp.full(len(prns), lam, x.dtype), loss=loss,
-                  tol=tol, max_iter=max_iter)
+                  tol=tol, max_iter=max_iter, n_rows=so_far)
         for pi, spec in enumerate(prns):
             r = rates[pi]
             rows.append({**base, "generation": t, "pruner": describe(spec)[0], "pruner_index": pi,

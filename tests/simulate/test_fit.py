@@ -120,6 +120,36 @@ def test_all_weights_zero_gives_zero():
     assert np.all(res.converged) and np.all(res.w == 0)
 
 
+def test_rows_reserved_past_n_rows_do_not_change_the_fit():
+    """A data set growing inside a fixed array (n_rows of its rows so far, the rest weight 0,
+    whatever their features) is fitted as the data set alone: same minimiser as scikit-learn's
+    on the first n_rows rows, with the loss divided by n_rows, not by the array's rows."""
+    x, labels, weights = _problem(21, 1.0, 0.2, "fractional")
+    rng = np.random.default_rng(22)
+    extra = 57
+    x_big = np.concatenate([x, rng.standard_normal((extra, D)) * 3.0])
+    labels_big = np.concatenate([labels, rng.choice([-1.0, 1.0], (V, extra))], axis=1)
+    weights_big = np.concatenate([weights, np.zeros((V, extra))], axis=1)
+    for loss in ("logistic", "square"):
+        alone = fit(x, labels, weights, 1e-2, loss=loss)
+        reserved = fit(x_big, labels_big, weights_big, 1e-2, loss=loss, n_rows=N)
+        assert np.all(reserved.converged)
+        # the same sums but for exact zeros: equal up to rounding
+        np.testing.assert_allclose(reserved.w, alone.w, rtol=1e-7, atol=1e-10)
+    for v in range(V):
+        ref = sk_logistic(x, labels[v], weights[v], 1e-2)
+        assert _rel(fit(x_big, labels_big, weights_big, 1e-2, n_rows=N).w[v], ref) <= 1e-4
+
+
+@pytest.mark.parametrize("n_rows, message", [
+    (0, "n_rows must be a positive integer"), (2.5, "n_rows must be a positive integer"),
+    (N + 1, "more than the"), (N - 1, "past n_rows = 119 must have zero weight")])
+def test_bad_n_rows_is_named(n_rows, message):
+    x, labels, weights = _problem(23, 1.0, 0.2, "ones")
+    with pytest.raises(ValueError, match=message):
+        fit(x, labels, weights, 1e-2, n_rows=n_rows)
+
+
 def test_group_batch_equals_shared_and_single_calls():
     """x (G, n, d) with labels (G, V, n) solves the same problems as one call per group and as
     one call per problem (up to rounding: different batch shapes)."""
