@@ -93,7 +93,7 @@ def _blocks(key, first, count, draw):
     return out.reshape((count * BLOCK,) + out.shape[2:])
 
 
-def normal(key, shape, dtype=None):
+def _normal(key, shape, dtype=None):
     """``jax.random.normal(key, shape, dtype)``, drawn flat and reshaped: the same numbers (JAX
     counts a draw's elements in row-major order), but XLA compiles the flat draw about 6x
     faster (0.16 s against 0.92 s for 4 blocks of 256 x 10)."""
@@ -115,7 +115,7 @@ def _sample(key, mix, first, count):
     def draw(block_key):
         k_y, k_z = jax.random.split(block_key)
         y = jnp.where(jax.random.bernoulli(k_y, 0.5, (BLOCK,)), 1.0, -1.0).astype(dtype)
-        z = normal(k_z, (BLOCK, d), dtype)
+        z = _normal(k_z, (BLOCK, d), dtype)
         return jnp.concatenate([y[:, None], z], axis=1)
 
     yz = _blocks(key, first, count, draw)

@@ -488,10 +488,10 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
         n_rows = check_positive_int("n_rows", n_rows)
         if n_rows > rows:
             raise ValueError(f"n_rows = {n_rows} is more than the {rows} rows of x")
-        past = jnp.arange(rows) >= jnp.asarray(n_rows)  # a mask: one check for every n_rows
-        if n_rows < rows and not isinstance(weights, jax.core.Tracer) and bool(
-                jnp.any(jnp.where(past, weights, 0) != 0)):
-            raise ValueError(f"rows past n_rows = {n_rows} must have zero weight")
+        if n_rows < rows and not isinstance(weights, jax.core.Tracer):
+            past = jnp.arange(rows) >= jnp.asarray(n_rows)  # a mask: one program for every n_rows
+            if bool(jnp.any(jnp.where(past, weights, 0) != 0)):
+                raise ValueError(f"rows past n_rows = {n_rows} must have zero weight")
     batch = labels.shape[:-1]
     try:
         lam = jnp.broadcast_to(lam, batch)
