@@ -70,10 +70,13 @@ def _calls(n: int):
     """(first block, blocks) of the calls that draw at least ``n`` rows."""
     blocks = max(1, -(-n // BLOCK))
     calls, start = [], 0
-    for size in _GROUPS:
-        while blocks - start >= size or (size == _GROUPS[-1] and start < blocks):
+    for size in _GROUPS[:-1]:
+        while blocks - start >= size:
             calls.append((start, size))
             start += size
+    while start < blocks:  # the rest in the smallest program, the last call partly cut off
+        calls.append((start, _GROUPS[-1]))
+        start += _GROUPS[-1]
     return calls
 
 

@@ -509,7 +509,7 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
     lam_gv = lam[..., None] if single else lam
     lam_gv = lam_gv[None] if squeeze_group else lam_gv
     labels_gv, weights_gv = to_gv(labels), to_gv(weights)
-    g, n, v = xg.shape[0], xg.shape[1], labels_gv.shape[1]
+    g, v = xg.shape[0], labels_gv.shape[1]
     traced = isinstance(xg, jax.core.Tracer)
     solve = functools.partial(_solver(traced), loss=loss, tol=jnp.asarray(tol, dtype),
                               max_iter=jnp.asarray(max_iter, jnp.int32), memory=memory,

@@ -200,6 +200,13 @@ def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, 
     w_gen = [w0] * len(prns)
     acc0 = float(data.accuracy(w0, mix))
     rows = []
+    if mode == "accumulate":
+        # Every generation's rows so far, in arrays of the final size: the rows still to come
+        # weigh zero and the fit divides by the rows so far (n_rows), so every generation runs
+        # one compiled fit instead of one per pool size.
+        pool_x = jnp.zeros((count * n, mix.d), mix.mu.dtype)
+        pool_labels = jnp.ones((len(prns), count * n), mix.mu.dtype)
+        pool_weights = jnp.zeros((len(prns), count * n), mix.mu.dtype)
     for pi, spec in enumerate(prns):
         rows.append({**base, "generation": 0, "pruner": describe(spec)[0], "pruner_index": pi,
                      **describe(spec)[1], "generator_accuracy": acc0, "accuracy": acc0,
@@ -223,13 +230,6 @@ def _one_seed(mix, n, count, initial, prns, labels, lam, loss, seed, root_seed, 
             weights.append(keep.astype(x.dtype))
             rates.append(measure(correct, keep))
         if mode == "accumulate":
-            # Every generation's rows so far, in arrays of the final size: the rows still to
-            # come weigh zero and the fit divides by the rows so far (n_rows), so every
-            # generation runs one compiled fit instead of one per pool size.
-            if t == 1:
-                pool_x = jnp.zeros((count * n, mix.d), x.dtype)
-                pool_labels = jnp.ones((len(prns), count * n), x.dtype)
-                pool_weights = jnp.zeros((len(prns), count * n), x.dtype)
             at, zero = jnp.asarray((t - 1) * n, jnp.int32), jnp.asarray(0, jnp.int32)
             # (the offset an operand, not a constant: one program for every t)
             pool_x = jax.lax.dynamic_update_slice(pool_x, x, (at, zero))

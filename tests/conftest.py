@@ -49,20 +49,18 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture(autouse=True, scope="module")
 def _clear_jax_caches_after_module():
     yield
-    jax.clear_caches()
-    gc.collect()
-    _release_free_memory()
+    _free_memory()
 
 
 @pytest.fixture
 def fresh_memory():
     """For a test that sets a worker's peak: start it from what is live (see above)."""
+    _free_memory()
+
+
+def _free_memory():
     jax.clear_caches()
     gc.collect()
-    _release_free_memory()
-
-
-def _release_free_memory():
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to hand back this way
