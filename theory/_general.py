@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.special import ndtr
@@ -94,7 +93,11 @@ def _grid(alpha, lam):
 
 def _bucket(n):
     """Batch size n rounded up to a ladder of ratio sqrt(2) (multiples of 8): few compiled
-    shapes, at most ~41 % padding (a power of two wasted up to half of every call)."""
+    shapes, at most ~41 % padding (a power of two wasted up to half of every call). A lone point
+    is not padded: a generations trajectory solves one point per step, and eight copies of it
+    took eight times as long."""
+    if n <= 1:
+        return 1
     size = 8.0
     while -(-int(size) // 8) * 8 < n:
         size *= 2 ** 0.5
@@ -141,7 +144,8 @@ def _take(fields, idx, size):
 
 
 def _params(fields):
-    return _ss.Params(**{k: jnp.asarray(fields[k]) for k in _ss.Params._fields})
+    # NumPy leaves: jit takes them as they are (jnp.asarray would run one program per shape)
+    return _ss.Params(**{k: np.asarray(fields[k]) for k in _ss.Params._fields})
 
 
 def _newton(y0, fields, idx, loss, nodes, tol, max_iter, floor=8):
@@ -164,7 +168,7 @@ def _newton(y0, fields, idx, loss, nodes, tol, max_iter, floor=8):
         y0p = y0[start:start + chunk]
         if size > len(part):
             y0p = np.concatenate([y0p, np.repeat(y0p[:1], size - len(part), axis=0)])
-        out = _ss.newton_solve(jnp.asarray(y0p), _params(sub), loss=loss, nodes=nodes, tol=tol,
+        out = _ss.newton_solve(np.asarray(y0p), _params(sub), loss=loss, nodes=nodes, tol=tol,
                                max_iter=max_iter, damping=_DAMPING)
         k = len(part)
         y = np.asarray(out.y)[:k]
@@ -345,7 +349,7 @@ def _correction(y, coarse, fine, nodes):
         c = _take(coarse, idx, size)
         f = _take(fine, idx, size)
         yp = np.concatenate([y[idx], np.repeat(y[idx][:1], size - len(idx), axis=0)])
-        dy = _ss.quadrature_correction(jnp.asarray(yp), _params(c), _params(f), loss="logistic",
+        dy = _ss.quadrature_correction(np.asarray(yp), _params(c), _params(f), loss="logistic",
                                        nodes=nodes, fine_nodes=2 * nodes)
         out[idx] = np.asarray(dy)[: len(idx)]
     return out
