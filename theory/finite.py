@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy.special import ndtr
 
@@ -135,7 +134,7 @@ def _newton(y0, params, idx, loss, nodes, tol, max_iter):
         sub = _pad([np.asarray(a)[part] for a in params], size)
         (y0p,) = _pad([y0[start:start + chunk]], size)
         out = _fs.newton_solve(
-            jnp.asarray(y0p), _fs.Params(*(jnp.asarray(a) for a in sub)),
+            np.asarray(y0p), _fs.Params(*(np.asarray(a) for a in sub)),
             loss=loss, nodes=nodes, tol=tol, max_iter=max_iter, damping=_DAMPING,
         )
         k = len(part)
@@ -336,7 +335,7 @@ def _solve_flat(flat, loss, nodes, tol, max_iter, quadrature_check):
                 sub = _pad([a[part] for a in flat], size)
                 (yp,) = _pad([y_good[start:start + chunk]], size)
                 dy[start:start + part.size] = np.asarray(_fs.quadrature_correction(
-                    jnp.asarray(yp), _fs.Params(*(jnp.asarray(a) for a in sub)),
+                    np.asarray(yp), _fs.Params(*(np.asarray(a) for a in sub)),
                     loss="logistic", nodes=nodes, fine_nodes=2 * nodes))[: part.size]
             y_fine = y[good] + dy
             q_c = y[good, 1] ** 2 + np.exp(2 * y[good, 2])
