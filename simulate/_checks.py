@@ -33,7 +33,7 @@ def _array_module(arr):
     return jnp if isinstance(arr, jax.Array) else np
 
 
-def _as_array(name, x, dtype=None):
+def as_array(name, x, dtype=None):
     """JAX arrays stay JAX arrays (cast to ``dtype`` if given); anything else becomes a NumPy
     float64 array, so parameters keep full precision whatever JAX's x64 setting. Bools,
     complex values, strings and objects are refused (the theory package's policy)."""
@@ -50,7 +50,7 @@ def _as_array(name, x, dtype=None):
 
 def check_finite(name, x, dtype=None):
     """``x`` as a float JAX array; ValueError if any entry is NaN or infinite."""
-    arr = _as_array(name, x, dtype)
+    arr = as_array(name, x, dtype)
     xp = _array_module(arr)
     if xp is None:
         return arr

@@ -46,7 +46,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_choice, check_finite, check_nonnegative, check_positive_int, numpy_or_jax
+from ._checks import (
+    as_array,
+    check_choice,
+    check_finite,
+    check_nonnegative,
+    check_positive_int,
+    numpy_or_jax,
+)
 
 __all__ = ["FitResult", "fit", "fit_shared", "LOSSES", "DEFAULT_TOL", "DEFAULT_MAX_ITER"]
 
@@ -464,11 +471,11 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
     check_positive_int("max_iter", max_iter)
     check_positive_int("memory", memory)
     tol = float(check_nonnegative("tol", tol))
-    x = check_finite("x", x)
+    x = as_array("x", x)
     if x.ndim not in (2, 3) or x.shape[-1] < 1 or x.shape[-2] < 1:
         raise ValueError(f"x must have shape (n, d) or (G, n, d) with n, d >= 1; got {x.shape}")
     dtype = x.dtype
-    labels = check_finite("labels", labels, dtype)
+    labels = as_array("labels", labels, dtype)
     if labels.ndim not in (x.ndim - 1, x.ndim) or labels.shape[-1] != x.shape[-2]:
         raise ValueError(
             f"labels must have shape {x.shape[:-2]}(V,) + (n,) = ...{x.shape[-2]} for x of shape "
@@ -476,11 +483,12 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
         )
     if x.ndim == 3 and labels.shape[0] != x.shape[0]:
         raise ValueError(f"labels has {labels.shape[0]} groups, x has {x.shape[0]}")
-    _check_signs(labels)
-    weights = jnp.ones_like(labels) if weights is None else check_nonnegative("weights", weights, dtype)
-    if weights.shape != labels.shape:
-        raise ValueError(f"weights must have the shape of labels {labels.shape}; got {weights.shape}")
-    lam = check_nonnegative("lam", lam, dtype)
+    if weights is not None:
+        weights = as_array("weights", weights, dtype)
+        if weights.shape != labels.shape:
+            raise ValueError(f"weights must have the shape of labels {labels.shape}; got "
+                             f"{weights.shape}")
+    lam = as_array("lam", lam, dtype)
     rows = x.shape[-2]
     if n_rows is None:
         n_rows = rows
@@ -488,48 +496,99 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
         n_rows = check_positive_int("n_rows", n_rows)
         if n_rows > rows:
             raise ValueError(f"n_rows = {n_rows} is more than the {rows} rows of x")
-        if n_rows < rows and not isinstance(weights, jax.core.Tracer):
-            past = jnp.arange(rows) >= jnp.asarray(n_rows)  # a mask: one program for every n_rows
-            if bool(jnp.any(jnp.where(past, weights, 0) != 0)):
-                raise ValueError(f"rows past n_rows = {n_rows} must have zero weight")
     batch = labels.shape[:-1]
     try:
-        lam = jnp.broadcast_to(lam, batch)
-    except ValueError as err:
-        raise ValueError(f"lam of shape {lam.shape} does not broadcast to {batch}") from err
-    # Normalise to (G, V, ...): one group when x is shared, one problem per group when V is absent.
-    xg = x if x.ndim == 3 else x[None]
-    squeeze_group = x.ndim == 2
-    single = labels.ndim == x.ndim - 1
-
-    def to_gv(a):
-        a = a[..., None, :] if single else a
-        return a[None] if squeeze_group else a
-
-    lam_gv = lam[..., None] if single else lam
-    lam_gv = lam_gv[None] if squeeze_group else lam_gv
-    labels_gv, weights_gv = to_gv(labels), to_gv(weights)
-    g, v = xg.shape[0], labels_gv.shape[1]
-    traced = isinstance(xg, jax.core.Tracer)
-    solve = functools.partial(_solver(traced), loss=loss, tol=jnp.asarray(tol, dtype),
-                              max_iter=jnp.asarray(max_iter, jnp.int32), memory=memory,
-                              n_rows=n_rows, split_rows=SPLIT_ROWS and jax.default_backend() == "cpu")
-    chunk = _group_chunk(xg)
+        np.broadcast_shapes(lam.shape, batch)
+        if np.broadcast_shapes(lam.shape, batch) != batch:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"lam of shape {lam.shape} does not broadcast to {batch}") from None
+    traced = any(isinstance(a, jax.core.Tracer) for a in (x, labels, weights, lam))
+    _check_values(x, labels, weights, lam, n_rows)
+    # Normalised to (G, V, ...): one group when x is shared, one problem per group when V is
+    # absent.
+    shape = dict(single=labels.ndim == x.ndim - 1, shared=x.ndim == 2)
+    g = 1 if shape["shared"] else x.shape[0]
+    v = 1 if shape["single"] else labels.shape[-2]
+    solve = functools.partial(_solver(traced), loss=loss, tol=np.asarray(tol, dtype),
+                              max_iter=np.int32(max_iter), memory=memory, n_rows=n_rows,
+                              split_rows=SPLIT_ROWS and jax.default_backend() == "cpu")
+    chunk = g if shape["shared"] else _group_chunk(x)
+    pads = (bucket(rows, _MIN_ROWS) - rows, bucket(v, _MIN_PROBLEMS) - v) if PAD else (0, 0)
     if chunk == g or traced:
         # Traced (inside the caller's jit): the chunks run in one program, by lax.map.
-        res = solve(*_pad(xg, labels_gv, weights_gv, lam_gv), group_chunk=chunk)
+        parts = [solve(*_prepared(x, labels, weights, lam, pads=pads, **shape),
+                       group_chunk=chunk)]
     else:
         # One program per chunk, fed a padded slice made in one copy: in one program, the
         # loop over chunks copied the whole x once more and each chunk twice (L workload of
         # benchmarks/bench_fit.py: about a third of the time).
-        args = (xg, labels_gv, weights_gv, lam_gv)
+        _, *rest = _prepared(x, labels, weights, lam, pads=(0, 0), shape_only=True, **shape)
+        args = (x, *rest)
         parts = [solve(*_sliced_padded(args, start, chunk, PAD)) for start in range(0, g, chunk)]
-        res = FitResult(*(jnp.concatenate(a) for a in zip(*parts)))
-    res = FitResult(res.w[:, :v], res.converged[:, :v], res.iterations[:, :v],
-                    res.grad_ratio[:, :v])
+    return _results(parts, v=v, **shape)
+
+
+def _check_values(x, labels, weights, lam, n_rows):
+    """The value checks of ``fit``. One compiled pass over concrete inputs says whether all
+    hold (a check per input ran a dozen small programs per call); only where one fails, or an
+    input is traced (then only the concrete ones), are they looked at one by one, for a message
+    that names the input."""
+    concrete = not any(isinstance(a, jax.core.Tracer) for a in (x, labels, weights, lam))
+    if concrete and bool(np.all(np.asarray(_values_hold(x, labels, weights, lam, n_rows)))):
+        return
+    check_finite("x", x)
+    check_finite("labels", labels)
+    _check_signs(labels)
+    if weights is not None:
+        check_nonnegative("weights", weights)
+        if n_rows < x.shape[-2] and not isinstance(weights, jax.core.Tracer):
+            if np.any(np.asarray(weights)[..., n_rows:] != 0):
+                raise ValueError(f"rows past n_rows = {n_rows} must have zero weight")
+    check_nonnegative("lam", lam)
+
+
+@functools.partial(jax.jit, static_argnames="n_rows")
+def _values_hold(x, labels, weights, lam, n_rows):
+    # each a fused reduction: no temporary the size of x
+    hold = [jnp.all(jnp.isfinite(x)), jnp.all(jnp.abs(labels) == 1), jnp.all(jnp.isfinite(lam)),
+            jnp.all(lam >= 0)]
+    if weights is not None:
+        hold += [jnp.all(jnp.isfinite(weights)), jnp.all(weights >= 0),
+                 jnp.all(weights[..., n_rows:] == 0)]
+    return jnp.stack(hold)
+
+
+@functools.partial(jax.jit, static_argnames=("pads", "single", "shared", "shape_only"))
+def _prepared(x, labels, weights, lam, *, pads, single, shared, shape_only=False):
+    """(x, labels, weights, lam) as (G, n, d), (G, V, n), (G, V, n), (G, V), padded by
+    ``pads`` = (rows, problems) as ``_pad`` does. ``shape_only``: x is already (G, n, d) and
+    is not returned (a copy of a large x for nothing)."""
+    if weights is None:
+        weights = jnp.ones_like(labels)
+    lam = jnp.broadcast_to(lam, labels.shape[:-1])
+
+    def to_gv(a, core):
+        a = jnp.expand_dims(a, -1 - core) if single else a
+        return a[None] if shared else a
+
+    xg = x[None] if shared else x
+    labels, weights, lam = to_gv(labels, 1), to_gv(weights, 1), to_gv(lam, 0)
+    if shape_only:
+        return None, labels, weights, lam
+    if pads != (0, 0):
+        return _padded(xg, labels, weights, lam, *pads)
+    return xg, labels, weights, lam
+
+
+@functools.partial(jax.jit, static_argnames=("v", "single", "shared"))
+def _results(parts, *, v, single, shared):
+    """The chunks' results joined, padding problems dropped, in the caller's shape."""
+    res = parts[0] if len(parts) == 1 else FitResult(*(jnp.concatenate(a) for a in zip(*parts)))
 
     def back(a, has_d):
-        a = a[0] if squeeze_group else a
+        a = a[:, :v]
+        a = a[0] if shared else a
         return a[..., 0, :] if (single and has_d) else (a[..., 0] if single else a)
 
     return FitResult(back(res.w, True), back(res.converged, False),
