@@ -10,6 +10,7 @@ command line's choice, made once per process before anything compiles.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 ENV_OFF = "BEYOND_COLLAPSE_NO_COMPILE_CACHE"
@@ -28,14 +29,21 @@ def off_by_environment() -> bool:
 
 
 def enable(disabled: bool = False) -> Path | None:
-    """Point JAX at the cache directory (or turn its cache off); returns the directory used."""
-    import jax
+    """Point JAX at the cache directory (or turn its cache off); returns the directory used.
 
+    Before JAX is imported this only sets its environment variables (JAX reads them when it is
+    imported, and subprocesses inherit them): a command that hands its work to other processes
+    then never imports JAX itself.
+    """
+    jax = sys.modules.get("jax")
     if disabled or off_by_environment():
-        jax.config.update("jax_enable_compilation_cache", False)
         os.environ[ENV_OFF] = "1"  # subprocesses (Dask workers) follow
+        os.environ["JAX_ENABLE_COMPILATION_CACHE"] = "false"
+        if jax is not None:
+            jax.config.update("jax_enable_compilation_cache", False)
         return None
-    chosen = os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir
+    chosen = os.environ.get("JAX_COMPILATION_CACHE_DIR") or (
+        jax.config.jax_compilation_cache_dir if jax is not None else None)
     path = Path(chosen) if chosen else default_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -43,11 +51,14 @@ def enable(disabled: bool = False) -> Path | None:
         return None  # a read-only home: run without the cache rather than fail
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(path))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", str(MIN_COMPILE_SECONDS))
-    jax.config.update("jax_enable_compilation_cache", True)
-    jax.config.update("jax_compilation_cache_dir", str(path))
     try:
         seconds = float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"])
     except ValueError:
         seconds = MIN_COMPILE_SECONDS
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", seconds)
+        os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(seconds)
+    os.environ["JAX_ENABLE_COMPILATION_CACHE"] = "true"
+    if jax is not None:
+        jax.config.update("jax_enable_compilation_cache", True)
+        jax.config.update("jax_compilation_cache_dir", str(path))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", seconds)
     return path

@@ -32,7 +32,21 @@ def _epilog(examples: str) -> str:
     return "examples:\n" + "\n".join("  " + line for line in lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is one), or None."""
+    names = {name for name, _, _ in COMMANDS}
+    for word in argv:
+        if word in names:
+            return word
+        if not word.startswith("-"):
+            return None  # not a command: argparse reports it
+    return None
+
+
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; given ``argv``, only the subcommand it names is built in
+    full (the others only list their one-line help), so that a run imports one command's
+    libraries (JAX takes a second or two to import) and ``--help`` none."""
     parser = argparse.ArgumentParser(
         prog="beyond-collapse",
         description="Training on synthesized data: when it collapses and how verification "
@@ -44,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         "$XDG_CACHE_HOME/beyond-collapse/jax; the environment variable "
         "BEYOND_COLLAPSE_NO_COMPILE_CACHE=1 does the same)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = None if argv is None else _chosen_command(argv)
     for name, module_name, help_text in COMMANDS:
+        if argv is not None and name != chosen:
+            sub.add_parser(name, help=help_text, description=help_text)
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
@@ -64,8 +82,8 @@ def main(argv=None) -> int:
     from experiments import _cache
     from experiments.commands._args import join_negative_values
 
-    parser = build_parser()
-    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else list(argv)))
+    argv = join_negative_values(sys.argv[1:] if argv is None else list(argv))
+    args = build_parser(argv).parse_args(argv)
     try:
         _cache.enable(disabled=args.no_compile_cache)
         return int(args._run(args) or 0)

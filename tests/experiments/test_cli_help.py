@@ -205,3 +205,24 @@ def test_figures_quick_and_preset_quick_are_one_flag(stubbed, capsys):
     assert [c[1] for c in stubbed if c[0] == "figure"] == [True, True]
     assert cli.main(["figures", "--only", "finite", "--recompute"]) == 0
     assert stubbed[-1][3]["recompute"] is True
+
+
+def test_a_command_builds_only_its_own_parser():
+    """``beyond-collapse X`` imports X's libraries only (JAX takes seconds to import): the
+    figures command hands its work to worker processes and does not import JAX itself, while
+    the top-level help still lists every command."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom experiments import cli\n"
+             "try:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "print('JAX', 'jax' in sys.modules)")
+    for argv in (["--help"], ["figures", "--help"]):
+        out = subprocess.run([sys.executable, "-c", probe, *argv], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[-1] == "JAX False", argv
+    listed = subprocess.run([sys.executable, "-m", "experiments.cli", "--help"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120).stdout
+    for name, _, _ in cli.COMMANDS:
+        assert name in listed
