@@ -139,6 +139,7 @@ def _uniforms(key, dtype, first, count):
     return _blocks(key, first, count, lambda k: jax.random.uniform(k, (BLOCK,), dtype))
 
 
+@jax.jit  # one program, not one per operation (each read from the compilation cache apart)
 def accuracy(w, mix: Mixture):
     """Exact test accuracy of sign(x^T w): Phi(mu^T w / sqrt(w^T Sigma w)); 1/2 where w = 0.
 

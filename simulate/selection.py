@@ -329,6 +329,11 @@ def measure(correct, kept) -> Rates:
         raise ValueError(f"correct and kept must have the same shape; got {c.shape} and {s.shape}")
     if c.shape[-1] == 0:
         raise ValueError("correct is empty: no candidates to measure")
+    return _rates(c, s)
+
+
+@jax.jit  # one program, not one per operation (each compiled or read from the cache apart)
+def _rates(c, s):
     n_c = jnp.sum(c, axis=-1)
     n_w = jnp.sum(1 - c, axis=-1)
     phi = jnp.where(n_c > 0, jnp.sum(s * c, axis=-1) / jnp.where(n_c > 0, n_c, 1), jnp.nan)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from . import _validate
@@ -19,6 +20,13 @@ def bayes_accuracy(mu, sigma=None):
     (..., d, d) or None (identity). Returns the broadcast batch shape."""
     mu = _validate.vector("mu", mu)
     sigma = _validate.covariance(sigma, mu.shape[-1])
+    return _bayes_accuracy(mu, sigma)
+
+
+# Compiled whole: run operation by operation, each operation and shape is a program of its own
+# (compiled, or read from the cache, one by one: milliseconds each).
+@jax.jit
+def _bayes_accuracy(mu, sigma):
     # (mu, Sigma) -> (c mu, c^2 Sigma) leaves the answer unchanged: work at unit scale.
     mu, mu_scale = unit_scaled(mu)
     if sigma is None:
@@ -45,6 +53,7 @@ def linear_accuracy(w, mu, sigma=None):
     return _linear_accuracy(w, mu, sigma)
 
 
+@jax.jit
 def _linear_accuracy(w, mu, sigma=None):
     # Scale-free in w, and in (mu, Sigma) -> (c mu, c^2 Sigma): computed at unit scale so that
     # w^T Sigma w neither overflows nor underflows.

@@ -60,6 +60,7 @@ def _vectors(mu, w_v, sigma=None):
     return mu, w_v, sigma
 
 
+@jax.jit
 def _signal(mu, w_v, sigma=None):
     """(a, s, n): a = mu^T w_v / ||w_v||_Sigma, the verifier margin's mean for y = +1 in units
     of its spread, and ||w_v||_Sigma = s * n with s a scale of w_v and n of order sqrt(d) (a
@@ -90,6 +91,11 @@ def keep_rates(mu, w_v, tau=0.0, sigma=None):
     """
     mu, w_v, sigma = _vectors(mu, w_v, sigma)
     tau = _validate.finite("tau", tau)
+    return _keep_rates(mu, w_v, tau, sigma)
+
+
+@jax.jit  # one program, not one per operation (as theory.gaussian)
+def _keep_rates(mu, w_v, tau, sigma):
     a, w_scale, n = _signal(mu, w_v, sigma)
     t = _threshold(tau, w_scale, n)
     return norm_sf(t - a), norm_sf(t + a)
@@ -105,6 +111,11 @@ def signal_weighted_rates(mu, w_v, tau=0.0):
     """
     mu, w_v, _ = _vectors(mu, w_v)
     tau = _validate.finite("tau", tau)
+    return _signal_weighted_rates(mu, w_v, tau)
+
+
+@jax.jit
+def _signal_weighted_rates(mu, w_v, tau):
     a, w_scale, n = _signal(mu, w_v)
     t = _threshold(tau, w_scale, n)
     m2 = stable_norm(mu) ** 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from . import _validate
@@ -17,6 +18,11 @@ def pstar(phi, psi):
     broadcast; they lie in [0, 1] and are not both 0. Oracle: 1; no or random pruning: 1/2.
     """
     phi, psi = _validate.keep_rates(phi, psi)
+    return _pstar(phi, psi)
+
+
+@jax.jit  # one program, not one per operation (as theory.gaussian)
+def _pstar(phi, psi):
     phi, psi = _joint_unit(phi, psi)
     return phi / (phi + psi)
 
@@ -37,6 +43,11 @@ def selected_error_rate(p, phi, psi):
     """
     p = _validate.probability("p", p)
     phi, psi = _validate.keep_rates(phi, psi)
+    return _selected_error_rate(p, phi, psi)
+
+
+@jax.jit
+def _selected_error_rate(p, phi, psi):
     phi, psi = _joint_unit(phi, psi)
     wrong = p * psi
     kept = wrong + (1 - p) * phi
