@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["estimate_pstar", "PstarEstimate"]
 
@@ -137,7 +137,7 @@ class _PstarPosterior:
 def _wilson(k, n, level):
     if n == 0:
         return 0.0, 1.0
-    z = stats.norm.ppf(0.5 + 0.5 * level)
+    z = special.ndtri(0.5 + 0.5 * level)  # scipy.stats would add 0.3 s to every import
     frac = k / n
     centre = (frac + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(frac * (1 - frac) / n + z * z / (4 * n * n))

@@ -28,7 +28,6 @@ from typing import NamedTuple
 
 import jax
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import expit, ndtr, roots_legendre
 
 from . import _validate
@@ -415,6 +414,8 @@ def threshold(geo, generator, verifier):
         return kept - rate
 
     lo, hi = -12.0, 12.0
+    from scipy.optimize import brentq  # here: scipy.optimize takes 0.13 s to import
+
     return brentq(excess, lo, hi, xtol=1e-13, rtol=1e-14) * geo.v_norm
 
 
