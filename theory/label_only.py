@@ -124,44 +124,53 @@ def _loss_moments(m, s, order):
     return out
 
 
-def _logistic_newton_point(c_plus, c_minus, lam, eig, mu_t):
-    """Minimise G(mu_t.w, sum eig w^2) + lam/2 |w|^2 for one problem; w in the eigenbasis.
+def _objective(w, c_plus, c_minus, lam, eig, mu_t):
+    """G(mu_t.w, sum eig w^2) + lam/2 |w|^2 for one problem; w in the eigenbasis.
 
     G(m, s) = (c+ + c-) E[l(m + sqrt(s) g)] + c- m  (using l(-z) = l(z) + z).
     """
+    m, s = jnp.dot(mu_t, w), jnp.dot(eig, w * w)
+    (e0,) = _loss_moments(m, s, 0)
+    return (c_plus + c_minus) * e0 + c_minus * m + 0.5 * lam * jnp.dot(w, w)
+
+
+def _newton_step(w, c_plus, c_minus, lam, eig, mu_t):
+    """(gradient, Newton step) of ``_objective`` at w."""
     total = c_plus + c_minus
+    m, s = jnp.dot(mu_t, w), jnp.dot(eig, w * w)
+    _, e1, e2, e3, e4 = _loss_moments(m, s, 4)
+    g_m, g_s = total * e1 + c_minus, 0.5 * total * e2
+    g_mm, g_ms, g_ss = total * e2, 0.5 * total * e3, 0.25 * total * e4
+    v = eig * w
+    grad = g_m * mu_t + 2 * g_s * v + lam * w
+    # Hessian = diag(dg) + U C U^T with U = [mu_t, v]: Woodbury in O(d).
+    dg = 2 * g_s * eig + lam
+    dg = jnp.where(dg > 0, dg, 1.0)  # only when nothing is kept and lam = 0: F = 0, grad = 0
+    u = jnp.stack([mu_t, v], axis=1)
+    c = jnp.array([[g_mm, 2 * g_ms], [2 * g_ms, 4 * g_ss]])
+    dinv_grad = grad / dg
+    dinv_u = u / dg[:, None]
+    small = jnp.eye(2) + c @ (u.T @ dinv_u)
+    step = dinv_grad - dinv_u @ jnp.linalg.solve(small, c @ (u.T @ dinv_grad))
+    return grad, step
 
-    def objective(w):
-        m, s = jnp.dot(mu_t, w), jnp.dot(eig, w * w)
-        (e0,) = _loss_moments(m, s, 0)
-        return total * e0 + c_minus * m + 0.5 * lam * jnp.dot(w, w)
 
-    def newton_step(w):
-        m, s = jnp.dot(mu_t, w), jnp.dot(eig, w * w)
-        _, e1, e2, e3, e4 = _loss_moments(m, s, 4)
-        g_m, g_s = total * e1 + c_minus, 0.5 * total * e2
-        g_mm, g_ms, g_ss = total * e2, 0.5 * total * e3, 0.25 * total * e4
-        v = eig * w
-        grad = g_m * mu_t + 2 * g_s * v + lam * w
-        # Hessian = diag(dg) + U C U^T with U = [mu_t, v]: Woodbury in O(d).
-        dg = 2 * g_s * eig + lam
-        dg = jnp.where(dg > 0, dg, 1.0)  # only when nothing is kept and lam = 0: F = 0, grad = 0
-        u = jnp.stack([mu_t, v], axis=1)
-        c = jnp.array([[g_mm, 2 * g_ms], [2 * g_ms, 4 * g_ss]])
-        dinv_grad = grad / dg
-        dinv_u = u / dg[:, None]
-        small = jnp.eye(2) + c @ (u.T @ dinv_u)
-        step = dinv_grad - dinv_u @ jnp.linalg.solve(small, c @ (u.T @ dinv_grad))
-        return grad, step
-
-    w = damped_newton(objective, newton_step, jnp.zeros_like(mu_t), max_iter=_NEWTON_MAX_ITER)
-    grad, _ = newton_step(w)
-    gscale = jnp.abs(c_plus - c_minus) * jnp.sqrt(jnp.dot(mu_t, mu_t)) + lam * jnp.max(jnp.abs(w))
+def _logistic_newton_points(c_plus, c_minus, lam, eig, mu_t):
+    """Minimise ``_objective`` for a batch of problems ((N,) scalars, (N, k) eig and mu_t):
+    the Newton loop on the batch (``damped_newton``), the objective and step vmapped."""
+    args = (c_plus, c_minus, lam, eig, mu_t)
+    w = damped_newton(lambda w: jax.vmap(_objective)(w, *args),
+                            lambda w: jax.vmap(_newton_step)(w, *args), jnp.zeros_like(mu_t),
+                            max_iter=_NEWTON_MAX_ITER)
+    grad, _ = jax.vmap(_newton_step)(w, *args)
+    gscale = jnp.abs(c_plus - c_minus) * jnp.sqrt(jnp.sum(mu_t * mu_t, axis=-1)) + lam * jnp.max(
+        jnp.abs(w), axis=-1)
     tol = gradient_tolerance(w.dtype)
-    converged = jnp.max(jnp.abs(grad)) <= tol * (gscale + jnp.finfo(w.dtype).tiny) + 1e-6 * tol
+    converged = jnp.max(jnp.abs(grad), axis=-1) <= tol * (gscale + jnp.finfo(w.dtype).tiny) \
+        + 1e-6 * tol
     # Nothing kept: F = lam/2 |w|^2 (or 0), minimised by w = 0 (the minimum-norm choice at lam = 0).
-    nothing = total == 0
-    return jnp.where(nothing, 0.0, w), converged | nothing
+    nothing = c_plus + c_minus == 0
+    return jnp.where(nothing[:, None], 0.0, w), converged | nothing
 
 
 def _logistic_weights_t(problem):
@@ -179,7 +188,7 @@ def _logistic_weights_t(problem):
         mu_t = jnp.broadcast_to(problem.mu_t, batch + (d,))
     flat = [jnp.broadcast_to(x, batch).reshape(-1) for x in problem[:3]]
     k = eig.shape[-1]
-    w, ok = jax.vmap(_logistic_newton_point)(*flat, eig.reshape(-1, k), mu_t.reshape(-1, k))
+    w, ok = _logistic_newton_points(*flat, eig.reshape(-1, k), mu_t.reshape(-1, k))
     w, ok = w.reshape(batch + (k,)), ok.reshape(batch)
     if problem.basis is None:
         w = w * problem.mu_t / stable_norm(problem.mu_t)[..., None]

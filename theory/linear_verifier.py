@@ -245,8 +245,10 @@ def _separable(lam, tau):
     return (lam == 0) & (tau >= 0)
 
 
-def _logistic_point(m, cos, sin, tau, p, lam):
-    """Damped Newton on the (convex) planar objective, started from its quadratic model at 0.
+def _logistic_points(m, cos, sin, tau, p, lam):
+    """Damped Newton on the (convex) planar objectives of a batch of points (1-D arguments),
+    each started from its quadratic model at 0. The Newton loop runs on the batch
+    (``damped_newton``); the objective and its derivatives are vmapped.
 
     In the separable case (``_separable``) returns the limiting unit direction w_v instead.
     """
@@ -255,46 +257,49 @@ def _logistic_point(m, cos, sin, tau, p, lam):
     # O(z^2) relative correction is below rounding (almost nothing kept, a tiny mu, or a lam so
     # large that the ridge wins: there w ~ 1/lam may underflow, its direction does not).
     # (The data term scaled by 1/4 rather than lam by 4: that cannot overflow.)
-    w_quad, _, quad_dir = _square_point(m, cos, sin, tau, p, lam, 0.25)
+    w_quad, _, quad_dir = jax.vmap(functools.partial(_square_point, data_weight=0.25))(
+        m, cos, sin, tau, p, lam)
     w_quad = 2 * w_quad
     negligible = stable_norm(w_quad) * (m + 10.0) < 1e-8
     # There Newton runs on a harmless stand-in problem (its result is discarded).
     m, tau, lam = (jnp.where(negligible, safe, x) for x, safe in ((m, 1.0), (tau, 0.0), (lam, 1.0)))
     args = (m, cos, sin, tau, p, lam)
-    w0 = jnp.where(negligible | ~jnp.all(jnp.isfinite(w_quad)),
-                   jnp.array([1.0, 0.0], w_quad.dtype), w_quad)
+    restart = negligible | ~jnp.all(jnp.isfinite(w_quad), axis=-1)
+    w0 = jnp.where(restart[:, None], jnp.array([1.0, 0.0], w_quad.dtype), w_quad)
     parallel = sin == 0  # then beta = 0 by symmetry and the problem is one-dimensional
 
-    def objective(w):
-        return _logistic_objective(w, *args)
-
-    def grad_and_hessian(w):
-        def grad_twice(w):
-            g = jax.grad(objective)(w)
-            return g, g
-
-        hess, grad = jax.jacfwd(grad_twice, has_aux=True)(w)  # one forward-over-reverse pass
-        return grad, hess
-
-    def newton_step(w):
-        grad, hess = grad_and_hessian(w)
-        grad = jnp.where(parallel, grad * jnp.array([1.0, 0.0]), grad)
-        hess = jnp.where(parallel, jnp.array([[hess[0, 0], 0.0], [0.0, 1.0]]), hess)
-        return grad, jnp.linalg.solve(hess, grad)
-
-    w = damped_newton(objective, newton_step, w0, max_iter=_NEWTON_MAX_ITER)
-    grad = jnp.where(parallel, jnp.array([1.0, 0.0]), 1.0) * jax.grad(objective)(w)
+    w = damped_newton(lambda w: jax.vmap(_logistic_objective)(w, *args),
+                            lambda w: jax.vmap(_logistic_newton_step)(w, *args, parallel), w0,
+                            max_iter=_NEWTON_MAX_ITER)
+    grad = jax.vmap(jax.grad(_logistic_objective))(w, *args)
+    grad = jnp.where(parallel[:, None], jnp.array([1.0, 0.0]), 1.0) * grad
     tol = gradient_tolerance(w.dtype)
-    converged = jnp.max(jnp.abs(grad)) <= tol * (1.0 + m * m + lam * jnp.max(jnp.abs(w)))
-    direction = jnp.where(negligible, quad_dir, w)
-    w = jnp.where(negligible, w_quad, w)
+    size = jnp.max(jnp.abs(w), axis=-1)
+    converged = jnp.max(jnp.abs(grad), axis=-1) <= tol * (1.0 + m * m + lam * size)
+    direction = jnp.where(negligible[:, None], quad_dir, w)
+    w = jnp.where(negligible[:, None], w_quad, w)
     separable = _separable(lam, tau) & ~negligible
-    w = jnp.where(separable, jnp.stack([cos, sin]), w)
-    direction = jnp.where(separable, jnp.stack([cos, sin]), direction)
+    along_v = jnp.stack([cos, sin], axis=-1)
+    w = jnp.where(separable[:, None], along_v, w)
+    direction = jnp.where(separable[:, None], along_v, direction)
     return w, converged | separable | negligible, direction
 
 
-_POINT_SOLVERS = {"square": _square_point, "logistic": _logistic_point}
+def _logistic_newton_step(w, m, cos, sin, tau, p, lam, parallel):
+    """(gradient, Newton step) of one point's planar objective at w."""
+
+    def grad_twice(w):
+        g = jax.grad(_logistic_objective)(w, m, cos, sin, tau, p, lam)
+        return g, g
+
+    hess, grad = jax.jacfwd(grad_twice, has_aux=True)(w)  # one forward-over-reverse pass
+    grad = jnp.where(parallel, grad * jnp.array([1.0, 0.0]), grad)
+    hess = jnp.where(parallel, jnp.array([[hess[0, 0], 0.0], [0.0, 1.0]]), hess)
+    return grad, jnp.linalg.solve(hess, grad)
+
+
+# The point solvers on a batch of points (1-D arguments): (w, ok, direction).
+_POINT_SOLVERS = {"square": jax.vmap(_square_point), "logistic": _logistic_points}
 
 
 def _inputs(mu, w_v, p, lam, tau, loss):
@@ -335,7 +340,7 @@ def _limit_chunked(mu, w_v, p, lam, tau, loss):
 @functools.partial(jax.jit, static_argnames="loss")
 def _limit(mu, w_v, p, lam, tau, loss):
     shape, flat, e1, e2 = _flat_plane(mu, w_v, tau, p, lam)
-    w2, ok, dir2 = jax.vmap(_POINT_SOLVERS[loss])(*flat)
+    w2, ok, dir2 = _POINT_SOLVERS[loss](*flat)
     w2 = jnp.where(ok[:, None], w2, jnp.nan).reshape(shape + (2,))
     dir2, _ = unit_scaled(dir2.reshape(shape + (2,)))
     w = w2[..., :1] * e1 + w2[..., 1:] * e2
@@ -373,7 +378,8 @@ def _breakdown(mu, w_v, lam, tau, loss):
 
     def point(m, cos, sin, t, lam):
         def alignment(ps):  # mu-component of w_inf(p) on a batch of p; one compiled solver
-            _, ok, dir2 = jax.vmap(lambda p: solver(m, cos, sin, t, p, lam))(ps)
+            _, ok, dir2 = solver(*(jnp.broadcast_to(x, ps.shape) for x in (m, cos, sin, t)),
+                                 ps, jnp.broadcast_to(lam, ps.shape))
             return dir2[:, 0], ok
 
         def first_turn(lo, hi):
