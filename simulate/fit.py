@@ -498,11 +498,11 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
             raise ValueError(f"n_rows = {n_rows} is more than the {rows} rows of x")
     batch = labels.shape[:-1]
     try:
-        np.broadcast_shapes(lam.shape, batch)
-        if np.broadcast_shapes(lam.shape, batch) != batch:
-            raise ValueError
+        fits = np.broadcast_shapes(lam.shape, batch) == batch
     except ValueError:
-        raise ValueError(f"lam of shape {lam.shape} does not broadcast to {batch}") from None
+        fits = False
+    if not fits:
+        raise ValueError(f"lam of shape {lam.shape} does not broadcast to {batch}")
     traced = any(isinstance(a, jax.core.Tracer) for a in (x, labels, weights, lam))
     _check_values(x, labels, weights, lam, n_rows)
     # Normalised to (G, V, ...): one group when x is shared, one problem per group when V is

@@ -252,6 +252,43 @@ def test_large_finite_features_pass_the_check_and_nan_is_caught_in_jax_arrays():
         check_finite("x", jnp.asarray([jnp.inf, -jnp.inf]))
 
 
+@pytest.mark.parametrize("as_jax", [False, True])
+@pytest.mark.parametrize(
+    "field, bad, message",
+    [
+        ("x", (3, 1, np.nan), "x must be finite"),
+        ("x", (0, 0, -np.inf), "x must be finite"),
+        ("labels", (1, 4, 0.5), "labels must be -1 or \\+1; got 0.5"),
+        ("labels", (0, 2, np.nan), "labels must be finite"),
+        ("weights", (2, 7, -0.25), "weights must be >= 0; got -0.25"),
+        ("weights", (0, 1, np.inf), "weights must be finite"),
+        ("lam", (1,), "lam must be >= 0"),
+        ("lam", (2,), "lam must be finite"),
+    ],
+)
+def test_each_bad_input_array_is_named(field, bad, message, as_jax):
+    """JAX inputs are checked in one compiled pass; a failure there is then traced to the input
+    that caused it, with the same message as for NumPy inputs."""
+    x, labels, weights = _problem(31, 1.0, 0.2, "fractional")
+    args = {"x": x.copy(), "labels": labels.copy(), "weights": weights.copy(),
+            "lam": np.full(V, 1e-2)}
+    if field == "lam":
+        args["lam"][bad[0]] = -1.0 if bad[0] == 1 else np.nan
+    else:
+        args[field][bad[0], bad[1]] = bad[2]
+    with jax.enable_x64(True):
+        if as_jax:
+            args = {k: jnp.asarray(v) for k, v in args.items()}
+        with pytest.raises(ValueError, match=message):
+            fit(args["x"], args["labels"], args["weights"], args["lam"])
+
+
+def test_lam_that_does_not_broadcast_is_named():
+    x, labels, weights = _problem(32, 1.0, 0.2, "ones")
+    with pytest.raises(ValueError, match=r"lam of shape \(4,\) does not broadcast to \(3,\)"):
+        fit(x, labels, weights, np.full(V + 1, 1e-2))
+
+
 def test_jax_path_is_jittable_and_matches_numpy_path():
     x, labels, weights = _problem(5, 1.0, 0.2, "binary")
     ref = fit(x, labels, weights, 1e-2)
