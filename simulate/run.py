@@ -18,6 +18,7 @@ changing the rest of the grid may change a row's fitted w in the last bits (not 
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import jax
@@ -70,8 +71,12 @@ def _seed_ids(seeds):
 
 
 def _stream_keys(root_seed, ids, stream):
+    return _stream_keys_of(np.asarray(ids, np.uint32), root_seed=root_seed, stream=stream)
+
+
+@functools.partial(jax.jit, static_argnames=("root_seed", "stream"))
+def _stream_keys_of(ids, *, root_seed, stream):
     root = jax.random.key(root_seed)
-    ids = jnp.asarray(ids, jnp.uint32)
     return jax.vmap(lambda s: jax.random.fold_in(jax.random.fold_in(root, s), STREAMS[stream]))(ids)
 
 
@@ -167,7 +172,7 @@ def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed,
             labels = jnp.where(jnp.einsum("gnd,gd->gn", x, w_g) >= 0, 1.0, -1.0)
         else:
             w_g = getattr(spec, "w_g", None)
-            ok = jnp.ones(len(ids), bool)
+            ok = np.ones(len(ids), bool)
             labels = jax.vmap(spec.labels)(keys["generator"], x, y)
         gen_labels.append(labels)
         gen_dirs.append(w_g)
@@ -179,7 +184,7 @@ def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed,
             w_v, ok = _fit_on_real_per_seed(keys["verifier_fit"], mix, spec.n_real, spec.lam)
             prune_specs.append(spec)
         else:
-            w_v, ok = getattr(spec, "w_v", None), jnp.ones(len(ids), bool)
+            w_v, ok = getattr(spec, "w_v", None), np.ones(len(ids), bool)
             prune_specs.append(spec)
         prune_dirs.append(w_v)
         prune_ok.append(ok)
@@ -187,31 +192,24 @@ def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed,
     variant_labels, variant_weights, rates, ready = [], [], [], []
     for gi, fi, pi in itertools.product(range(len(gens)), range(len(fractions)), range(len(prns))):
         n_real = int(round(fractions[fi] * n))
-        labels = gen_labels[gi][:, n_real:]
-        correct = labels == y[:, n_real:]
-        keep = _keep(prune_specs[pi], prune_dirs[pi], keys["pruner"], x[:, n_real:], labels, correct)
-        full_labels = jnp.concatenate([y[:, :n_real], labels], axis=1)
-        weights = jnp.concatenate([jnp.ones((len(ids), n_real), x.dtype), keep.astype(x.dtype)], 1)
-        if n_real < n:
-            r = measure(correct, keep)
-        else:
-            r = tuple(jnp.full(len(ids), jnp.nan) for _ in range(5))
+        labels, correct = _synthesized(y, gen_labels[gi], n_real=n_real)
+        x_synth = x if n_real == 0 else x[:, n_real:]
+        keep = _keep(prune_specs[pi], prune_dirs[pi], keys["pruner"], x_synth, labels, correct)
+        full_labels, weights = _training_set(y, labels, keep, n_real=n_real)
+        r = measure(correct, keep) if n_real < n else np.full((len(ids), 5), np.nan)
         for _ in lams:
             variant_labels.append(full_labels)
             variant_weights.append(weights)
-            rates.append(jnp.stack(r, axis=-1))
-            ready.append(setup_ok[gi] & prune_ok[pi])
+            rates.append(r)
+            ready.append((setup_ok[gi], prune_ok[pi]))
 
-    labels = jnp.stack(variant_labels, axis=1)  # (G, V, n)
-    weights = jnp.stack(variant_weights, axis=1)
-    lam = jnp.broadcast_to(jnp.asarray(lams * (len(variant_labels) // len(lams))), labels.shape[:2])
-    out = {"rates": np.asarray(jnp.stack(rates, axis=1)),  # (G, V, 5)
-           "setup_converged": np.asarray(jnp.stack(ready, axis=1))}
+    lam = np.tile(np.asarray(lams, x.dtype), len(variant_labels) // len(lams))
+    per_seed, rates, ready = _per_seed(x, variant_labels, variant_weights, lam, rates, ready)
+    out = {"rates": np.asarray(rates), "setup_converged": np.asarray(ready)}  # (G, V, 5), (G, V)
     for loss in losses:
         # One call per seed: XLA may round a batched product differently for another number of
         # seeds, so fitting seeds together would tie a row's last bits to the chunking.
-        fits = [fit(x[g], labels[g], weights[g], lam[g], loss=loss, tol=tol, max_iter=max_iter)
-                for g in range(len(ids))]
+        fits = [fit(*args, loss=loss, tol=tol, max_iter=max_iter) for args in per_seed]
         w = jnp.stack([f.w for f in fits])
         out[f"accuracy_{loss}"] = np.asarray(data.accuracy(w, mix))
         out[f"converged_{loss}"] = np.stack([np.asarray(f.converged) for f in fits])
@@ -223,6 +221,35 @@ def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed,
         if w is not None and jnp.ndim(w) == 2:
             out[f"w_v_{i}"] = np.asarray(w)
     return out
+
+
+@functools.partial(jax.jit, static_argnames="n_real")
+def _synthesized(y, labels, *, n_real):
+    """The synthesized candidates' labels (past the first ``n_real`` real rows) and whether
+    each is correct. (Each helper here is one program: operation by operation, every shape of
+    every operation was a program of its own.)"""
+    labels = labels[:, n_real:]
+    return labels, labels == y[:, n_real:]
+
+
+@functools.partial(jax.jit, static_argnames="n_real")
+def _training_set(y, labels, keep, *, n_real):
+    """Labels and keep weights of the training rows: the real rows (true labels, weight 1),
+    then the synthesized ones."""
+    full = jnp.concatenate([y[:, :n_real], labels], axis=1)
+    ones = jnp.ones((y.shape[0], n_real), y.dtype)
+    return full, jnp.concatenate([ones, keep.astype(y.dtype)], axis=1)
+
+
+@jax.jit
+def _per_seed(x, labels, weights, lam, rates, ready):
+    """Variants stacked (V on axis 1), then one (x, labels, weights, lam) per seed for ``fit``;
+    the rates (G, V, 5) and readiness (G, V)."""
+    labels, weights = jnp.stack(labels, axis=1), jnp.stack(weights, axis=1)
+    lam = jnp.broadcast_to(lam, labels.shape[:2])
+    per_seed = [(x[g], labels[g], weights[g], lam[g]) for g in range(x.shape[0])]
+    rates = [r if isinstance(r, jax.Array) else jnp.stack(r, axis=-1) for r in rates]
+    return per_seed, jnp.stack(rates, axis=1), jnp.stack([a & b for a, b in ready], axis=1)
 
 
 def _fit_on_real_per_seed(keys, mix, n_real, lam):
