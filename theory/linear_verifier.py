@@ -15,6 +15,7 @@ solve a two-dimensional problem in span(mu, w_v).
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -298,8 +299,22 @@ def _logistic_newton_step(w, m, cos, sin, tau, p, lam, parallel):
     return grad, jnp.linalg.solve(hess, grad)
 
 
-# The point solvers on a batch of points (1-D arguments): (w, ok, direction).
-_POINT_SOLVERS = {"square": jax.vmap(_square_point), "logistic": _logistic_points}
+# The point solvers on a batch of points (1-D arguments): (w, ok, direction). Compiled on their
+# own: they see the plane's coordinates only, so one program serves every d.
+_POINT_SOLVERS = {"square": jax.jit(jax.vmap(_square_point)), "logistic": jax.jit(_logistic_points)}
+
+
+def _solver_points(n: int) -> int:
+    """Points per planar solve: n padded to 16, 32, 48, 64, 96, 128, 192, ... (multiples of
+    the 16 lanes, as ``chunked`` pads; past 32 points at most half more work), so that grids of
+    many sizes share a few compiled solvers."""
+    size = 16
+    while True:
+        if n <= size:
+            return size
+        if size >= 32 and n <= size * 3 // 2:
+            return size * 3 // 2
+        size *= 2
 
 
 def _inputs(mu, w_v, p, lam, tau, loss):
@@ -312,14 +327,30 @@ def _inputs(mu, w_v, p, lam, tau, loss):
     return mu, w_v, p, lam, tau
 
 
-def _flat_plane(mu, w_v, tau, *scalars):
-    """Broadcast to one batch, flattened: (shape, m, cos, sin, tau', scalars..., e1, e2)."""
+def _batch_shape(mu, w_v, tau, *scalars):
+    return jnp.broadcast_shapes(jnp.shape(mu)[:-1], jnp.shape(w_v)[:-1], jnp.shape(tau),
+                                *(jnp.shape(x) for x in scalars))
+
+
+@functools.partial(jax.jit, static_argnames="size")
+def _flat_plane(mu, w_v, tau, *scalars, size=None):
+    """Broadcast to one batch and flattened, padded to ``size`` points by repeating the first:
+    ([m, cos, sin, tau', scalars...], e1, e2)."""
     m, cos, sin, e1, e2 = _plane(mu, w_v)
     v, w_scale = unit_scaled(w_v)
     tau = _threshold(tau, w_scale[..., 0], jnp.linalg.norm(v, axis=-1))
-    shape = jnp.broadcast_shapes(m.shape, tau.shape, *(x.shape for x in scalars))
+    shape = _batch_shape(mu, w_v, tau, *scalars)
     flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (m, cos, sin, tau, *scalars)]
-    return shape, flat, e1, e2
+    n = flat[0].shape[0]
+    if size is not None and size > n:
+        flat = [jnp.concatenate([x, jnp.broadcast_to(x[:1], (size - n,))]) for x in flat]
+    return flat, e1, e2
+
+
+def _padded_size(n, *arrays):
+    """``_solver_points(n)`` for concrete arrays; no padding inside the caller's trace."""
+    traced = any(isinstance(a, jax.core.Tracer) for a in arrays)
+    return None if traced or n == 0 else _solver_points(n)
 
 
 # Peak intermediate bytes per grid point, from peak RSS: ~5 kB square (4096 points), ~670 kB
@@ -337,10 +368,20 @@ def _limit_chunked(mu, w_v, p, lam, tau, loss):
                    point_bytes=_limit_bytes(loss, mu), what=f"d = {jnp.shape(mu)[-1]}")
 
 
-@functools.partial(jax.jit, static_argnames="loss")
 def _limit(mu, w_v, p, lam, tau, loss):
-    shape, flat, e1, e2 = _flat_plane(mu, w_v, tau, p, lam)
+    """(w, accuracy): the plane's coordinates (where d enters), the planar solve (one program
+    per padded number of points, whatever d), back to R^d."""
+    shape = _batch_shape(mu, w_v, tau, p, lam)
+    n = math.prod(shape)
+    flat, e1, e2 = _flat_plane(mu, w_v, tau, p, lam, size=_padded_size(n, mu, w_v, p, lam, tau))
     w2, ok, dir2 = _POINT_SOLVERS[loss](*flat)
+    return _limit_outputs(w2, ok, dir2, flat, e1, e2, shape=shape, loss=loss)
+
+
+@functools.partial(jax.jit, static_argnames=("shape", "loss"))
+def _limit_outputs(w2, ok, dir2, flat, e1, e2, *, shape, loss):
+    n = math.prod(shape)
+    w2, ok, dir2, flat = w2[:n], ok[:n], dir2[:n], [x[:n] for x in flat]
     w2 = jnp.where(ok[:, None], w2, jnp.nan).reshape(shape + (2,))
     dir2, _ = unit_scaled(dir2.reshape(shape + (2,)))
     w = w2[..., :1] * e1 + w2[..., 1:] * e2
@@ -371,9 +412,17 @@ def limit_accuracy(mu, w_v, p, lam, tau=0.0, loss="logistic"):
     return acc
 
 
-@functools.partial(jax.jit, static_argnames="loss")
 def _breakdown(mu, w_v, lam, tau, loss):
-    shape, flat, _, _ = _flat_plane(mu, w_v, tau, lam)
+    """Breakdowns on the plane's coordinates (one compiled search per padded number of points,
+    whatever d; as ``_limit``)."""
+    shape = _batch_shape(mu, w_v, tau, lam)
+    n = math.prod(shape)
+    flat, _, _ = _flat_plane(mu, w_v, tau, lam, size=_padded_size(n, mu, w_v, lam, tau))
+    return _breakdown_points(*flat, loss=loss)[:n].reshape(shape)
+
+
+@functools.partial(jax.jit, static_argnames="loss")
+def _breakdown_points(*flat, loss):
     solver = _POINT_SOLVERS[loss]
 
     def point(m, cos, sin, t, lam):
@@ -403,7 +452,7 @@ def _breakdown(mu, w_v, lam, tau, loss):
         p_break = jnp.where(any_turn, p_break, jnp.nan)
         return jnp.where(ok, p_break, jnp.nan)
 
-    return jax.vmap(point)(*flat).reshape(shape)
+    return jax.vmap(point)(*flat)
 
 
 @numpy_or_jax
