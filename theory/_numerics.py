@@ -33,6 +33,7 @@ __all__ = [
     "unit_scaled",
     "divide",
     "chunked",
+    "lane_ladder",
     "MEMORY_BUDGET",
     "stable_norm",
 ]
@@ -87,6 +88,23 @@ _LANES = 16
 CHUNK_POINTS = None  # a fixed number of points per chunk instead (tests vary it)
 
 
+def lane_ladder(n: int, down: bool = False) -> int:
+    """The step of 16, 32, 48, 64, 96, 128, 192, ... (16 lanes times 1, 2, 3, 4, 6, 8, 12, ...)
+    at or above ``n`` (``down``: at or below it, at least 16). Padding a batch to it lets grids
+    of many sizes share a few compiled programs, at most doubling the work below 32 points and
+    adding at most half above."""
+    steps, size = [], 16
+    while size < max(n, 16):
+        steps.append(size)
+        if size >= 32:
+            steps.append(size * 3 // 2)
+        size *= 2
+    steps.append(size)
+    if down:
+        return max([s for s in steps if s <= n] or [16])
+    return min(s for s in steps if s >= n)
+
+
 def chunked(kernel, args, core_ndims, *, point_bytes, budget=None, chunk=None, what="d"):
     """``kernel`` over the broadcast batch of ``args``, a chunk of points at a time.
 
@@ -110,7 +128,9 @@ def chunked(kernel, args, core_ndims, *, point_bytes, budget=None, chunk=None, w
         raise ValueError(
             f"one point needs about {point_bytes / 2**20:.0f} MiB ({what}), more than the memory "
             f"budget of {budget / 2**20:.0f} MiB (theory._numerics.MEMORY_BUDGET): reduce it")
-    size = chunk or CHUNK_POINTS or max(1, budget // max(1, int(point_bytes)))
+    # From the budget: a step of ``lane_ladder``, so that kernels which pad to it (to share
+    # compiled programs across grid sizes) stay within the budget.
+    size = chunk or CHUNK_POINTS or lane_ladder(budget // max(1, int(point_bytes)), down=True)
     # Arguments without batch axes (a shared Sigma, mu) stay whole: the kernel broadcasts them.
     flat = [a if shape == () else jnp.broadcast_to(a, batch + jnp.shape(a)[len(shape):]).reshape(
         (n,) + jnp.shape(a)[len(shape):]) for a, shape in zip(args, shapes)]

@@ -28,6 +28,7 @@ from ._numerics import (
     gauss_expectation,
     gradient_tolerance,
     increasing_root,
+    lane_ladder,
     norm_cdf,
     norm_pdf,
     norm_sf,
@@ -304,19 +305,6 @@ def _logistic_newton_step(w, m, cos, sin, tau, p, lam, parallel):
 _POINT_SOLVERS = {"square": jax.jit(jax.vmap(_square_point)), "logistic": jax.jit(_logistic_points)}
 
 
-def _solver_points(n: int) -> int:
-    """Points per planar solve: n padded to 16, 32, 48, 64, 96, 128, 192, ... (multiples of
-    the 16 lanes, as ``chunked`` pads; past 32 points at most half more work), so that grids of
-    many sizes share a few compiled solvers."""
-    size = 16
-    while True:
-        if n <= size:
-            return size
-        if size >= 32 and n <= size * 3 // 2:
-            return size * 3 // 2
-        size *= 2
-
-
 def _inputs(mu, w_v, p, lam, tau, loss):
     mu, w_v, _ = _vectors(mu, w_v)
     _validate.signal(mu)
@@ -348,9 +336,10 @@ def _flat_plane(mu, w_v, tau, *scalars, size=None):
 
 
 def _padded_size(n, *arrays):
-    """``_solver_points(n)`` for concrete arrays; no padding inside the caller's trace."""
+    """``lane_ladder(n)`` for concrete arrays (so that grids of many sizes share a few compiled
+    solvers); no padding inside the caller's trace."""
     traced = any(isinstance(a, jax.core.Tracer) for a in arrays)
-    return None if traced or n == 0 else _solver_points(n)
+    return None if traced or n == 0 else lane_ladder(n)
 
 
 # Peak intermediate bytes per grid point, from peak RSS: ~5 kB square (4096 points), ~670 kB

@@ -139,3 +139,22 @@ def test_finite_generations_runs_a_block_of_points_at_a_time(monkeypatch):
         # blocks anchor their own curves: the logistic solutions agree to the solver's tol
         np.testing.assert_allclose(np.asarray(got)[:, :3], expected, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(np.asarray(got)[:, 87:], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_budget_chunks_are_steps_of_the_lane_ladder():
+    """Chunk sizes from the memory budget are steps of ``lane_ladder`` (16, 32, 48, 64, 96, ...),
+    at or below the budget: kernels that pad a batch to the ladder then never exceed it."""
+    assert [_numerics.lane_ladder(n) for n in (1, 16, 17, 33, 49, 65, 97, 129)] == [
+        16, 16, 32, 48, 64, 96, 128, 192]
+    assert [_numerics.lane_ladder(n, down=True) for n in (1, 31, 32, 47, 95, 100, 191)] == [
+        16, 16, 32, 32, 64, 96, 128]
+    calls = []
+
+    def kernel(x):
+        calls.append(x.shape[0])
+        return x
+
+    x = jnp.arange(1000.0)
+    out = _numerics.chunked(kernel, [x], [0], point_bytes=1, budget=100)
+    np.testing.assert_array_equal(out, x)
+    assert set(calls) == {96}  # 100 points fit: the ladder's 96, not 112
