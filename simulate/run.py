@@ -70,14 +70,12 @@ def _seed_ids(seeds):
     return ids
 
 
-def _stream_keys(root_seed, ids, stream):
-    return _stream_keys_of(np.asarray(ids, np.uint32), root_seed=root_seed, stream=stream)
-
-
-@functools.partial(jax.jit, static_argnames=("root_seed", "stream"))
-def _stream_keys_of(ids, *, root_seed, stream):
+@functools.partial(jax.jit, static_argnames="root_seed")
+def _stream_keys(ids, *, root_seed):
+    """Every stream's key for each seed id: {stream: keys (len(ids),)}, in one program."""
     root = jax.random.key(root_seed)
-    return jax.vmap(lambda s: jax.random.fold_in(jax.random.fold_in(root, s), STREAMS[stream]))(ids)
+    return {name: jax.vmap(lambda s, i=index: jax.random.fold_in(jax.random.fold_in(root, s), i))(
+        ids) for name, index in STREAMS.items()}
 
 
 def run(mu, n, *, generators, pruners=None, lam=1e-2, loss="logistic", real_fraction=0.0,
@@ -162,7 +160,7 @@ def _check_dimension(spec, field, d):
 
 def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed, tol, max_iter):
     """All variants for a chunk of seeds; arrays with leading axis G = len(ids)."""
-    keys = {s: _stream_keys(root_seed, ids, s) for s in STREAMS}
+    keys = _stream_keys(np.asarray(ids, np.uint32), root_seed=root_seed)
     x, y = jax.vmap(lambda k: data.sample(k, mix, n))(keys["sample"])  # (G, n, d), (G, n)
 
     gen_labels, gen_dirs, setup_ok = [], [], []
