@@ -504,7 +504,6 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
     if not fits:
         raise ValueError(f"lam of shape {lam.shape} does not broadcast to {batch}")
     traced = any(isinstance(a, jax.core.Tracer) for a in (x, labels, weights, lam))
-    _check_values(x, labels, weights, lam, n_rows)
     # Normalised to (G, V, ...): one group when x is shared, one problem per group when V is
     # absent.
     shape = dict(single=labels.ndim == x.ndim - 1, shared=x.ndim == 2)
@@ -515,27 +514,28 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
                               split_rows=SPLIT_ROWS and jax.default_backend() == "cpu")
     chunk = g if shape["shared"] else _group_chunk(x)
     pads = (bucket(rows, _MIN_ROWS) - rows, bucket(v, _MIN_PROBLEMS) - v) if PAD else (0, 0)
-    if chunk == g or traced:
+    whole = chunk == g or traced
+    hold, prepared = _prepared(x, labels, weights, lam, np.int32(n_rows),
+                               pads=pads if whole else (0, 0), shape_only=not whole, **shape)
+    _check_values(x, labels, weights, lam, n_rows, None if traced else hold)
+    if whole:
         # Traced (inside the caller's jit): the chunks run in one program, by lax.map.
-        parts = [solve(*_prepared(x, labels, weights, lam, pads=pads, **shape),
-                       group_chunk=chunk)]
+        parts = [solve(*prepared, group_chunk=chunk)]
     else:
         # One program per chunk, fed a padded slice made in one copy: in one program, the
         # loop over chunks copied the whole x once more and each chunk twice (L workload of
         # benchmarks/bench_fit.py: about a third of the time).
-        _, *rest = _prepared(x, labels, weights, lam, pads=(0, 0), shape_only=True, **shape)
-        args = (x, *rest)
+        args = (x, *prepared[1:])
         parts = [solve(*_sliced_padded(args, start, chunk, PAD)) for start in range(0, g, chunk)]
     return _results(parts, v=v, **shape)
 
 
-def _check_values(x, labels, weights, lam, n_rows):
-    """The value checks of ``fit``. One compiled pass over concrete inputs says whether all
-    hold (a check per input ran a dozen small programs per call); only where one fails, or an
-    input is traced (then only the concrete ones), are they looked at one by one, for a message
-    that names the input."""
-    concrete = not any(isinstance(a, jax.core.Tracer) for a in (x, labels, weights, lam))
-    if concrete and bool(np.all(np.asarray(_values_hold(x, labels, weights, lam, n_rows)))):
+def _check_values(x, labels, weights, lam, n_rows, hold=None):
+    """The value checks of ``fit``. ``hold``, from the compiled pass of ``_prepared`` over
+    concrete inputs, says whether all hold (a check per input ran a dozen small programs per
+    call); only where one fails, or an input is traced (then only the concrete ones), are they
+    looked at one by one, for a message that names the input."""
+    if hold is not None and bool(np.all(np.asarray(hold))):
         return
     check_finite("x", x)
     check_finite("labels", labels)
@@ -548,22 +548,27 @@ def _check_values(x, labels, weights, lam, n_rows):
     check_nonnegative("lam", lam)
 
 
-@functools.partial(jax.jit, static_argnames="n_rows")
 def _values_hold(x, labels, weights, lam, n_rows):
     # each a fused reduction: no temporary the size of x
     hold = [jnp.all(jnp.isfinite(x)), jnp.all(jnp.abs(labels) == 1), jnp.all(jnp.isfinite(lam)),
             jnp.all(lam >= 0)]
     if weights is not None:
+        past = jnp.arange(weights.shape[-1]) >= n_rows  # traced: one program for every n_rows
         hold += [jnp.all(jnp.isfinite(weights)), jnp.all(weights >= 0),
-                 jnp.all(weights[..., n_rows:] == 0)]
+                 jnp.all(jnp.where(past, weights, 0) == 0)]
     return jnp.stack(hold)
 
 
 @functools.partial(jax.jit, static_argnames=("pads", "single", "shared", "shape_only"))
-def _prepared(x, labels, weights, lam, *, pads, single, shared, shape_only=False):
-    """(x, labels, weights, lam) as (G, n, d), (G, V, n), (G, V, n), (G, V), padded by
-    ``pads`` = (rows, problems) as ``_pad`` does. ``shape_only``: x is already (G, n, d) and
-    is not returned (a copy of a large x for nothing)."""
+def _prepared(x, labels, weights, lam, n_rows, *, pads, single, shared, shape_only=False):
+    """(whether the value checks hold, (x, labels, weights, lam) as (G, n, d), (G, V, n),
+    (G, V, n), (G, V), padded by ``pads`` = (rows, problems) as ``_pad`` does). ``shape_only``:
+    x is already (G, n, d) and is not returned (a copy of a large x for nothing)."""
+    return _values_hold(x, labels, weights, lam, n_rows), _normalised(
+        x, labels, weights, lam, pads, single, shared, shape_only)
+
+
+def _normalised(x, labels, weights, lam, pads, single, shared, shape_only):
     if weights is None:
         weights = jnp.ones_like(labels)
     lam = jnp.broadcast_to(lam, labels.shape[:-1])
