@@ -97,9 +97,7 @@ def _bucket(n):
     took eight times as long."""
     if n <= 1:
         return 1
-    # From 16: up to 16 points share one program (compiling one costs a second, solving a few
-    # more points milliseconds).
-    size = 16.0
+    size = 8.0
     while -(-int(size) // 8) * 8 < n:
         size *= 2 ** 0.5
     return -(-int(size) // 8) * 8
@@ -150,7 +148,7 @@ def _params(fields):
     return _ss.Params(**{k: np.asarray(fields[k]) for k in _ss.Params._fields})
 
 
-def _newton(y0, fields, idx, loss, nodes, tol, max_iter, floor=16):
+def _newton(y0, fields, idx, loss, nodes, tol, max_iter, floor=8):
     """Batched Newton on points ``idx`` (chunked so memory stays bounded), each call padded to
     at least ``floor`` points."""
     n = len(idx)
