@@ -13,7 +13,7 @@ import sys
 import time
 
 EXAMPLES = """
-beyond-collapse figures --quick              # reduced grids into results/quick/ (~70 s, reruns ~20 s)
+beyond-collapse figures --quick              # reduced grids into results/quick/ (~60 s, reruns ~17 s)
 beyond-collapse figures                      # full grids: figures/data/, figures/*.png|pdf
 beyond-collapse figures --preset quick --only collapse generations --out results/quick-2
 beyond-collapse figures --only collapse phase_transition --executor dask
