@@ -202,12 +202,14 @@ def _simulate_chunk(mix, n, gens, prns, lams, losses, fractions, ids, root_seed,
             ready.append((setup_ok[gi], prune_ok[pi]))
 
     lam = np.tile(np.asarray(lams, x.dtype), len(variant_labels) // len(lams))
-    per_seed, rates, ready = _per_seed(x, variant_labels, variant_weights, lam, rates, ready)
+    stacked, rates, ready = _stacked(variant_labels, variant_weights, lam, rates, ready)
     out = {"rates": np.asarray(rates), "setup_converged": np.asarray(ready)}  # (G, V, 5), (G, V)
     for loss in losses:
         # One call per seed: XLA may round a batched product differently for another number of
-        # seeds, so fitting seeds together would tie a row's last bits to the chunking.
-        fits = [fit(*args, loss=loss, tol=tol, max_iter=max_iter) for args in per_seed]
+        # seeds, so fitting seeds together would tie a row's last bits to the chunking. Each
+        # seed's slice is made when it is fitted (all at once would copy x whole).
+        fits = [fit(*_seed_slice((x, *stacked), np.int32(g)), loss=loss, tol=tol,
+                    max_iter=max_iter) for g in range(len(ids))]
         w = jnp.stack([f.w for f in fits])
         out[f"accuracy_{loss}"] = np.asarray(data.accuracy(w, mix))
         out[f"converged_{loss}"] = np.stack([np.asarray(f.converged) for f in fits])
@@ -240,14 +242,20 @@ def _training_set(y, labels, keep, *, n_real):
 
 
 @jax.jit
-def _per_seed(x, labels, weights, lam, rates, ready):
-    """Variants stacked (V on axis 1), then one (x, labels, weights, lam) per seed for ``fit``;
-    the rates (G, V, 5) and readiness (G, V)."""
+def _stacked(labels, weights, lam, rates, ready):
+    """Variants stacked on axis 1: (labels (G, V, n), weights (G, V, n), lam (G, V)), the rates
+    (G, V, 5) and readiness (G, V)."""
     labels, weights = jnp.stack(labels, axis=1), jnp.stack(weights, axis=1)
     lam = jnp.broadcast_to(lam, labels.shape[:2])
-    per_seed = [(x[g], labels[g], weights[g], lam[g]) for g in range(x.shape[0])]
     rates = [r if isinstance(r, jax.Array) else jnp.stack(r, axis=-1) for r in rates]
-    return per_seed, jnp.stack(rates, axis=1), jnp.stack([a & b for a, b in ready], axis=1)
+    return (labels, weights, lam), jnp.stack(rates, axis=1), jnp.stack(
+        [a & b for a, b in ready], axis=1)
+
+
+@jax.jit
+def _seed_slice(arrays, g):
+    """Seed ``g``'s slice of each array (g traced: one program for every seed)."""
+    return tuple(jax.lax.dynamic_index_in_dim(a, g, keepdims=False) for a in arrays)
 
 
 def _fit_on_real_per_seed(keys, mix, n_real, lam):
