@@ -335,11 +335,16 @@ def _flat_plane(mu, w_v, tau, *scalars, size=None):
     return flat, e1, e2
 
 
-def _padded_size(n, *arrays):
-    """``lane_ladder(n)`` for concrete arrays (so that grids of many sizes share a few compiled
-    solvers); no padding inside the caller's trace."""
-    traced = any(isinstance(a, jax.core.Tracer) for a in arrays)
-    return None if traced or n == 0 else lane_ladder(n)
+def _plane_points(mu, w_v, tau, *scalars):
+    """(batch shape, ``_flat_plane``'s flat coordinates and e1, e2), the flat arrays padded to
+    ``lane_ladder`` (so that grids of many sizes share a few compiled solvers) unless they are
+    traced by the caller's jit."""
+    shape = _batch_shape(mu, w_v, tau, *scalars)
+    n = math.prod(shape)
+    traced = any(isinstance(a, jax.core.Tracer) for a in (mu, w_v, tau, *scalars))
+    flat, e1, e2 = _flat_plane(mu, w_v, tau, *scalars,
+                               size=None if traced or n == 0 else lane_ladder(n))
+    return shape, flat, e1, e2
 
 
 # Peak intermediate bytes per grid point, from peak RSS: ~5 kB square (4096 points), ~670 kB
@@ -360,9 +365,7 @@ def _limit_chunked(mu, w_v, p, lam, tau, loss):
 def _limit(mu, w_v, p, lam, tau, loss):
     """(w, accuracy): the plane's coordinates (where d enters), the planar solve (one program
     per padded number of points, whatever d), back to R^d."""
-    shape = _batch_shape(mu, w_v, tau, p, lam)
-    n = math.prod(shape)
-    flat, e1, e2 = _flat_plane(mu, w_v, tau, p, lam, size=_padded_size(n, mu, w_v, p, lam, tau))
+    shape, flat, e1, e2 = _plane_points(mu, w_v, tau, p, lam)
     w2, ok, dir2 = _POINT_SOLVERS[loss](*flat)
     return _limit_outputs(w2, ok, dir2, flat, e1, e2, shape=shape, loss=loss)
 
@@ -404,10 +407,8 @@ def limit_accuracy(mu, w_v, p, lam, tau=0.0, loss="logistic"):
 def _breakdown(mu, w_v, lam, tau, loss):
     """Breakdowns on the plane's coordinates (one compiled search per padded number of points,
     whatever d; as ``_limit``)."""
-    shape = _batch_shape(mu, w_v, tau, lam)
-    n = math.prod(shape)
-    flat, _, _ = _flat_plane(mu, w_v, tau, lam, size=_padded_size(n, mu, w_v, lam, tau))
-    return _breakdown_points(*flat, loss=loss)[:n].reshape(shape)
+    shape, flat, _, _ = _plane_points(mu, w_v, tau, lam)
+    return _breakdown_points(*flat, loss=loss)[:math.prod(shape)].reshape(shape)
 
 
 @functools.partial(jax.jit, static_argnames="loss")
