@@ -513,10 +513,9 @@ def fit(x, labels, weights=None, lam=1e-2, *, loss="logistic", tol=DEFAULT_TOL,
                               max_iter=np.int32(max_iter), memory=memory, n_rows=n_rows,
                               split_rows=SPLIT_ROWS and jax.default_backend() == "cpu")
     chunk = g if shape["shared"] else _group_chunk(x)
-    pads = (bucket(rows, _MIN_ROWS) - rows, bucket(v, _MIN_PROBLEMS) - v) if PAD else (0, 0)
     whole = chunk == g or traced
-    hold, prepared = _prepared(x, labels, weights, lam, np.int32(n_rows),
-                               pads=pads if whole else (0, 0), shape_only=not whole, **shape)
+    hold, prepared = _prepared(x, labels, weights, lam, np.int32(n_rows), pad=PAD and whole,
+                               shape_only=not whole, **shape)
     _check_values(x, labels, weights, lam, n_rows, None if traced else hold)
     if whole:
         # Traced (inside the caller's jit): the chunks run in one program, by lax.map.
@@ -559,16 +558,16 @@ def _values_hold(x, labels, weights, lam, n_rows):
     return jnp.stack(hold)
 
 
-@functools.partial(jax.jit, static_argnames=("pads", "single", "shared", "shape_only"))
-def _prepared(x, labels, weights, lam, n_rows, *, pads, single, shared, shape_only=False):
+@functools.partial(jax.jit, static_argnames=("pad", "single", "shared", "shape_only"))
+def _prepared(x, labels, weights, lam, n_rows, *, pad, single, shared, shape_only=False):
     """(whether the value checks hold, (x, labels, weights, lam) as (G, n, d), (G, V, n),
-    (G, V, n), (G, V), padded by ``pads`` = (rows, problems) as ``_pad`` does). ``shape_only``:
-    x is already (G, n, d) and is not returned (a copy of a large x for nothing)."""
+    (G, V, n), (G, V), padded by ``_pad`` if ``pad``). ``shape_only``: x is already (G, n, d)
+    and is not returned (a copy of a large x for nothing)."""
     return _values_hold(x, labels, weights, lam, n_rows), _normalised(
-        x, labels, weights, lam, pads, single, shared, shape_only)
+        x, labels, weights, lam, pad, single, shared, shape_only)
 
 
-def _normalised(x, labels, weights, lam, pads, single, shared, shape_only):
+def _normalised(x, labels, weights, lam, pad, single, shared, shape_only):
     if weights is None:
         weights = jnp.ones_like(labels)
     lam = jnp.broadcast_to(lam, labels.shape[:-1])
@@ -581,9 +580,7 @@ def _normalised(x, labels, weights, lam, pads, single, shared, shape_only):
     labels, weights, lam = to_gv(labels, 1), to_gv(weights, 1), to_gv(lam, 0)
     if shape_only:
         return None, labels, weights, lam
-    if pads != (0, 0):
-        return _padded(xg, labels, weights, lam, *pads)
-    return xg, labels, weights, lam
+    return _pad(xg, labels, weights, lam) if pad else (xg, labels, weights, lam)
 
 
 @functools.partial(jax.jit, static_argnames=("v", "single", "shared"))
