@@ -271,8 +271,8 @@ def _logistic_points(m, cos, sin, tau, p, lam):
     parallel = sin == 0  # then beta = 0 by symmetry and the problem is one-dimensional
 
     w = damped_newton(lambda w: jax.vmap(_logistic_objective)(w, *args),
-                            lambda w: jax.vmap(_logistic_newton_step)(w, *args, parallel), w0,
-                            max_iter=_NEWTON_MAX_ITER)
+                      lambda w: jax.vmap(_logistic_newton_step)(w, *args, parallel), w0,
+                      max_iter=_NEWTON_MAX_ITER)
     grad = jax.vmap(jax.grad(_logistic_objective))(w, *args)
     grad = jnp.where(parallel[:, None], jnp.array([1.0, 0.0]), 1.0) * grad
     tol = gradient_tolerance(w.dtype)
