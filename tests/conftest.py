@@ -42,14 +42,37 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # Peak memory: compiled programs and their constants pile up over a worker's modules (a worker
-# once reached 6.3 GB). Dropping JAX's in-memory caches after each module bounds that; what a
-# later module needs again comes back from the persistent cache above, not a fresh compile.
-# The freed memory is then handed back to the system (glibc keeps it otherwise), so that the
-# next module's peak starts from what is live, not from the previous module's high-water mark.
+# once reached 6.3 GB). Dropping JAX's in-memory caches after a module bounds that; what a later
+# module needs again comes back from the persistent cache above, not a fresh compile. The freed
+# memory is then handed back to the system (glibc keeps it otherwise), so that the next module's
+# peak starts from what is live, not from the previous module's high-water mark. Dropping and
+# collecting cost about 0.3 s, so it is done once a worker holds more than FREE_ABOVE_MIB
+# (a -m "not slow" worker ends near 2.3 GB without it; every module, where RSS is not known).
+FREE_ABOVE_MIB = 1536
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _clear_jax_caches_after_module():
     yield
-    _free_memory()
+    rss = _resident_mib()
+    if rss is None or rss > FREE_ABOVE_MIB:
+        _free_memory()
+
+
+def _resident_mib():
+    """This process's resident memory now (MiB), or None where /proc does not say."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+# The imported modules (JAX, SciPy, scikit-learn, the tests) stay for the whole run: frozen, the
+# garbage collector's full passes skip them (they took 7 s of each worker's minute).
+def pytest_collection_finish(session):
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
@@ -140,3 +163,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
+
+
+# Whole modules of slow tests are not even imported by -m "not slow" (some import PyTorch,
+# Transformers or Dask: 2 s of each worker's start).
+_SLOW_MODULES = tuple(entry for entry in SLOW if "::" not in entry)
+
+
+def pytest_ignore_collect(collection_path, config):
+    if config.getoption("markexpr", "").replace(" ", "") != "notslow":
+        return None
+    rel = collection_path.relative_to(config.rootpath).as_posix()
+    return True if (rel + "/").startswith(_SLOW_MODULES) or rel in _SLOW_MODULES else None
