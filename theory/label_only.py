@@ -20,6 +20,7 @@ sign(mu^T w) = sign(B) for both losses and any Sigma and lam: the breakdown is p
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple
 
 import jax
@@ -31,6 +32,7 @@ from ._numerics import (
     damped_newton,
     gauss_expectation,
     gradient_tolerance,
+    lane_ladder,
     norm_cdf,
     numpy_or_jax,
     safe_div,
@@ -173,53 +175,79 @@ def _logistic_newton_points(c_plus, c_minus, lam, eig, mu_t):
     return jnp.where(nothing[:, None], 0.0, w), converged | nothing
 
 
-def _logistic_weights_t(problem):
-    batch = jnp.broadcast_shapes(
-        problem.c_plus.shape, problem.c_minus.shape, problem.lam.shape,
-        problem.eig.shape[:-1], problem.mu_t.shape[:-1],
-    )
-    d = problem.mu_t.shape[-1]
-    if problem.basis is None:
-        # Sigma = I: w ∝ mu, a one-dimensional problem along mu / |mu|.
-        eig = jnp.ones(batch + (1,), problem.mu_t.dtype)
-        mu_t = jnp.broadcast_to(stable_norm(problem.mu_t), batch)[..., None]
+def _batch_shape(p, phi, psi, mu, lam, sigma):
+    sigma_batch = () if sigma is None else jnp.shape(sigma)[:-2]
+    return jnp.broadcast_shapes(jnp.shape(p), jnp.shape(phi), jnp.shape(psi), jnp.shape(mu)[:-1],
+                                jnp.shape(lam), sigma_batch)
+
+
+@functools.partial(jax.jit, static_argnames="size")
+def _logistic_setup(p, phi, psi, mu, lam, sigma, *, size):
+    """The logistic problem in Sigma's eigenbasis and the Newton solver's inputs: per point
+    (c+, c-, lam) and (k,) eigenvalues and mu_t, flattened and padded to ``size`` points by
+    repeating the first. For Sigma = I, k = 1 whatever d: w ∝ mu, a problem along mu / |mu|."""
+    problem = _prepare(p, phi, psi, mu, lam, sigma)
+    # Around w = 0, l(z) = log 2 - z/2 + z^2/8 + O(z^4): the minimiser of that quadratic model,
+    # twice the square-loss solution at 4 lam, is the answer when it is so small that the
+    # O(z^2) relative correction is below rounding (a huge lam, a tiny mu, almost nothing
+    # kept). There Newton runs on a harmless stand-in and its result is discarded.
+    # (The data term scaled by 1/4 rather than lam by 4: that cannot overflow.)
+    w_sq, _, dir_sq = _square_weights_t(problem._replace(
+        c_plus=problem.c_plus / 4, c_minus=problem.c_minus / 4))
+    w_quad = 2 * w_sq
+    reach = stable_norm(problem.mu_t) + 10 * jnp.sqrt(jnp.max(problem.eig, axis=-1))
+    negligible = stable_norm(w_quad) * reach < 1e-8
+    unit_mu, _ = unit_scaled(problem.mu_t)
+    stand_in = problem._replace(
+        lam=jnp.where(negligible, 1.0, problem.lam),
+        mu_t=jnp.where(negligible[..., None], unit_mu, problem.mu_t))
+    batch = _batch_shape(p, phi, psi, mu, lam, sigma)
+    if stand_in.basis is None:
+        eig = jnp.ones(batch + (1,), stand_in.mu_t.dtype)
+        mu_t = jnp.broadcast_to(stable_norm(stand_in.mu_t), batch)[..., None]
     else:
-        eig = jnp.broadcast_to(problem.eig, batch + (d,))
-        mu_t = jnp.broadcast_to(problem.mu_t, batch + (d,))
-    flat = [jnp.broadcast_to(x, batch).reshape(-1) for x in problem[:3]]
+        d = stand_in.mu_t.shape[-1]
+        eig = jnp.broadcast_to(stand_in.eig, batch + (d,))
+        mu_t = jnp.broadcast_to(stand_in.mu_t, batch + (d,))
     k = eig.shape[-1]
-    w, ok = _logistic_newton_points(*flat, eig.reshape(-1, k), mu_t.reshape(-1, k))
-    w, ok = w.reshape(batch + (k,)), ok.reshape(batch)
+    flat = [jnp.broadcast_to(x, batch).reshape(-1) for x in stand_in[:3]]
+    flat += [eig.reshape(-1, k), mu_t.reshape(-1, k)]
+    n = flat[0].shape[0]
+    if size is not None and size > n:
+        flat = [jnp.concatenate([x, jnp.repeat(x[:1], size - n, axis=0)]) for x in flat]
+    return flat, (problem, stand_in.mu_t, w_quad, dir_sq, negligible)
+
+
+# Compiled on its own: it sees (N, k) only, so for Sigma = I one program serves every d.
+_logistic_points = jax.jit(_logistic_newton_points)
+
+
+@functools.partial(jax.jit, static_argnames=("batch", "outputs"))
+def _logistic_finish(w, ok, aux, *, batch, outputs):
+    """``outputs(problem, w, ok, direction)`` from the Newton solver's (padded) results."""
+    problem, stand_in_mu_t, w_quad, dir_sq, negligible = aux
+    n = math.prod(batch)
+    w, ok = w[:n].reshape(batch + w.shape[-1:]), ok[:n].reshape(batch)
     if problem.basis is None:
-        w = w * problem.mu_t / stable_norm(problem.mu_t)[..., None]
-    return w, ok
+        w = w * stand_in_mu_t / stable_norm(stand_in_mu_t)[..., None]
+    w = jnp.where(negligible[..., None], w_quad, w)
+    direction = jnp.where(negligible[..., None], dir_sq, w)
+    ok = ok | negligible
+    return outputs(problem, jnp.where(ok[..., None], w, jnp.nan), ok, direction)
 
 
-def _weights_t(problem, loss):
-    """(w, ok, direction) in the eigenbasis; w NaN where not ok; ``direction`` is parallel to w
-    and of order one (the accuracy is read from it)."""
-    if loss == "square":
-        w, ok, direction = _square_weights_t(problem)
-    else:
-        # Around w = 0, l(z) = log 2 - z/2 + z^2/8 + O(z^4): the minimiser of that quadratic
-        # model, twice the square-loss solution at 4 lam, is the answer when it is so small that
-        # the O(z^2) relative correction is below rounding (a huge lam, a tiny mu, almost
-        # nothing kept). There Newton runs on a harmless stand-in and its result is discarded.
-        # (The data term scaled by 1/4 rather than lam by 4: that cannot overflow.)
-        w_sq, _, dir_sq = _square_weights_t(problem._replace(
-            c_plus=problem.c_plus / 4, c_minus=problem.c_minus / 4))
-        w_quad = 2 * w_sq
-        reach = stable_norm(problem.mu_t) + 10 * jnp.sqrt(jnp.max(problem.eig, axis=-1))
-        negligible = stable_norm(w_quad) * reach < 1e-8
-        unit_mu, _ = unit_scaled(problem.mu_t)
-        stand_in = problem._replace(
-            lam=jnp.where(negligible, 1.0, problem.lam),
-            mu_t=jnp.where(negligible[..., None], unit_mu, problem.mu_t))
-        w, ok = _logistic_weights_t(stand_in)
-        w = jnp.where(negligible[..., None], w_quad, w)
-        direction = jnp.where(negligible[..., None], dir_sq, w)
-        ok = ok | negligible
-    return jnp.where(ok[..., None], w, jnp.nan), ok, direction
+def _logistic(outputs, p, phi, psi, mu, lam, sigma):
+    """The logistic minimiser in three programs: the problem (where d and Sigma enter), the
+    Newton solve on the points padded to ``lane_ladder`` (one program per padded count and k,
+    so grids of many sizes share it), ``outputs`` (as ``_logistic_finish``). Traced arguments
+    (the caller's jit) are not padded."""
+    batch = _batch_shape(p, phi, psi, mu, lam, sigma)
+    n = math.prod(batch)
+    traced = any(isinstance(a, jax.core.Tracer) for a in (p, phi, psi, mu, lam, sigma))
+    flat, aux = _logistic_setup(p, phi, psi, mu, lam, sigma,
+                                size=None if traced or n == 0 else lane_ladder(n))
+    w, ok = _logistic_points(*flat)
+    return _logistic_finish(w, ok, aux, batch=batch, outputs=outputs)
 
 
 def _point_bytes(loss, mu):
@@ -249,11 +277,24 @@ def _solve_chunked(p, phi, psi, mu, lam, sigma, loss):
                     point_bytes=_point_bytes(loss, mu))
 
 
-@functools.partial(jax.jit, static_argnames="loss")
 def _solve(p, phi, psi, mu, lam, sigma, loss):
-    """(w_inf, accuracy) in the original basis; compiled once per shape and loss."""
+    """(w_inf, accuracy) in the original basis: one program per shape for the square loss,
+    three for the logistic (``_logistic``)."""
+    if loss == "square":
+        return _square_solve(p, phi, psi, mu, lam, sigma)
+    return _logistic(_outputs, p, phi, psi, mu, lam, sigma)
+
+
+@jax.jit
+def _square_solve(p, phi, psi, mu, lam, sigma):
     problem = _prepare(p, phi, psi, mu, lam, sigma)
-    w_t, ok, direction = _weights_t(problem, loss)
+    w_t, ok, direction = _square_weights_t(problem)
+    return _outputs(problem, jnp.where(ok[..., None], w_t, jnp.nan), ok, direction)
+
+
+def _outputs(problem, w_t, ok, direction):
+    """(w_inf, accuracy) in the original basis from w_t (NaN where not ok) in the eigenbasis and
+    a direction parallel to it, of order one (the accuracy is read from it)."""
     # Scale-free: at unit scale, so that w^T Sigma w neither overflows nor underflows.
     direction, _ = unit_scaled(direction)
     mu_t, mu_scale = unit_scaled(problem.mu_t)
@@ -303,10 +344,11 @@ def limit_curve_parameters(p, phi, psi, mu, lam, sigma=None):
                     point_bytes=_point_bytes("logistic", mu))
 
 
-@jax.jit
 def _curve_parameters(p, phi, psi, mu, lam, sigma):
-    problem = _prepare(p, phi, psi, mu, lam, sigma)
-    w_t, _, _ = _weights_t(problem, "logistic")
+    return _logistic(_curve_outputs, p, phi, psi, mu, lam, sigma)
+
+
+def _curve_outputs(problem, w_t, ok, direction):
     m = jnp.sum(problem.mu_t * w_t, axis=-1)
     s = jnp.sum(problem.eig * w_t * w_t, axis=-1)
     total = problem.c_plus + problem.c_minus
