@@ -227,6 +227,13 @@ class Threshold:
 def _top(scores, rate):
     n = scores.shape[-1]
     count = int(np.ceil(rate * n - 1e-9))  # rate * n up to rounding, at least 1 if n > 0
+    return _ranked_below(scores, count)
+
+
+@jax.jit
+def _ranked_below(scores, count):
+    """Whether each score's rank (highest first, earlier index on ties) is below ``count``: one
+    program per shape, whatever the rate (four op-by-op programs each before)."""
     order = jnp.argsort(-scores, axis=-1, stable=True)
     rank = jnp.argsort(order, axis=-1, stable=True)
     return rank < count
