@@ -69,6 +69,7 @@ def load_checkpoint(path):
         raise ValueError(f"no complete checkpoint at {path}")
     meta = json.loads(meta_path.read_text())
     config = ModelConfig.from_dict(meta["config"])
-    like = Seq2Seq(config, key=jax.random.key(0))
+    # shapes only: the stored parameters replace them
+    like = eqx.filter_eval_shape(Seq2Seq, config, key=jax.random.key(0))
     model, meta = load_tree(path, like)
     return model, config, meta.get("extra", {})
