@@ -69,7 +69,7 @@ def load_checkpoint(path):
         raise ValueError(f"no complete checkpoint at {path}")
     meta = json.loads(meta_path.read_text())
     config = ModelConfig.from_dict(meta["config"])
-    # shapes only: the stored parameters replace them
+    # shapes only: the stored parameters replace them (drawing them compiled a sampler per shape)
     like = eqx.filter_eval_shape(Seq2Seq, config, key=jax.random.key(0))
     model, meta = load_tree(path, like)
     return model, config, meta.get("extra", {})

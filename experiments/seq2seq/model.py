@@ -10,7 +10,6 @@ the same code runs on CPU and GPU.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from typing import NamedTuple
 
@@ -18,7 +17,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["PAD", "BOS", "EOS", "ModelConfig", "Seq2Seq", "DecoderCache", "initialise"]
+__all__ = ["PAD", "BOS", "EOS", "ModelConfig", "Seq2Seq", "DecoderCache"]
 
 PAD, BOS, EOS = 0, 1, 2
 _NEG = -1e9  # additive mask: large and finite, so fully masked rows stay NaN-free
@@ -67,22 +66,12 @@ class ModelConfig:
         return cls(**d)
 
 
-def _scaled_normal(key, shape, scale):
-    """scale * N(0, 1) draws, with the same bits whether the model is built op by op or inside
-    ``initialise``'s jit (there XLA would fold ``scale`` into the sampler's own constant factor
-    and round differently: stored runs were made op by op)."""
-    x = jax.random.normal(key, shape)
-    if isinstance(x, jax.core.Tracer):
-        x = jax.lax.optimization_barrier(x)
-    return x * scale
-
-
 class Linear(eqx.Module):
     w: jax.Array  # (in, out)
     b: jax.Array  # (out,)
 
     def __init__(self, d_in, d_out, *, key):
-        self.w = _scaled_normal(key, (d_in, d_out), 1.0 / math.sqrt(d_in))
+        self.w = jax.random.normal(key, (d_in, d_out)) * (1.0 / math.sqrt(d_in))
         self.b = jnp.zeros((d_out,))
 
     def __call__(self, x):
@@ -304,10 +293,10 @@ class Seq2Seq(eqx.Module):
         keys = jax.random.split(key, 6 + config.enc_layers + config.dec_layers)
         d = config.d_model
         self.config = config
-        self.src_embed = _scaled_normal(keys[0], (config.src_vocab_size, d), 0.02)
-        self.tgt_embed = _scaled_normal(keys[1], (config.tgt_vocab_size, d), 0.02)
-        self.src_pos = _scaled_normal(keys[2], (config.max_src_len, d), 0.02)
-        self.tgt_pos = _scaled_normal(keys[3], (config.max_tgt_len, d), 0.02)
+        self.src_embed = jax.random.normal(keys[0], (config.src_vocab_size, d)) * 0.02
+        self.tgt_embed = jax.random.normal(keys[1], (config.tgt_vocab_size, d)) * 0.02
+        self.src_pos = jax.random.normal(keys[2], (config.max_src_len, d)) * 0.02
+        self.tgt_pos = jax.random.normal(keys[3], (config.max_tgt_len, d)) * 0.02
         self.encoder = [EncoderLayer(config, key=k)
                         for k in keys[6:6 + config.enc_layers]]
         self.decoder = [DecoderLayer(config, key=k) for k in keys[6 + config.enc_layers:]]
@@ -372,11 +361,3 @@ class Seq2Seq(eqx.Module):
         logits = self.out(self.dec_norm(x))[:, 0]
         cache = cache._replace(self_k=jnp.stack(new_k), self_v=jnp.stack(new_v))
         return jax.nn.log_softmax(logits, axis=-1), cache
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def initialise(config: ModelConfig, key) -> Seq2Seq:
-    """``Seq2Seq(config, key=key)`` in one compiled program per configuration: the same
-    parameters, without a sampler compiled for each parameter shape (17 programs, about 4 s, for
-    a small model)."""
-    return Seq2Seq(config, key=key)

@@ -23,7 +23,7 @@ import numpy as np
 import optax
 
 from .checkpoint import load_tree, save_tree
-from .model import BOS, PAD, ModelConfig, Seq2Seq, initialise
+from .model import BOS, PAD, ModelConfig, Seq2Seq
 
 __all__ = ["TrainConfig", "TrainResult", "train", "log_likelihood", "teacher_inputs",
            "check_tokens"]
@@ -184,7 +184,7 @@ def train(model_config: ModelConfig, train_config: TrainConfig, src, tgt, *, key
             raise ValueError("weights must not all be zero")
         probs = weights / weights.sum()
     init_key, data_key, dropout_key = jax.random.split(key, 3)
-    model = init_model if init_model is not None else initialise(model_config, init_key)
+    model = init_model if init_model is not None else Seq2Seq(model_config, key=init_key)
     if init_model is not None and init_model.config != model_config:
         raise ValueError("init_model has another configuration than model_config")
     opt = optimizer(cfg)
