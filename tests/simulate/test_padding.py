@@ -29,9 +29,10 @@ def test_the_ladder():
 @pytest.mark.parametrize("loss", ["logistic", "square"])
 @pytest.mark.parametrize("n", [30, 1500])
 def test_padded_and_unpadded_fits_agree(monkeypatch, loss, n):
+    # 6 features and 3 problems, as in test_fit.py: the padded programs are shared with it
     rng = np.random.default_rng(n)
     y = rng.choice([-1.0, 1.0], n)
-    x = y[:, None] * np.r_[1.0, np.zeros(4)] + rng.standard_normal((n, 5))
+    x = y[:, None] * np.r_[1.0, np.zeros(5)] + rng.standard_normal((n, 6))
     labels = np.where(rng.random((3, n)) < 0.3, -y, y)
     weights = (rng.random((3, n)) < 0.6).astype(float)
     padded = fit_module.fit(x, labels, weights, [1e-3, 1e-2, 1.0], loss=loss)
@@ -40,7 +41,7 @@ def test_padded_and_unpadded_fits_agree(monkeypatch, loss, n):
     np.testing.assert_allclose(padded.w, exact.w, rtol=1e-12, atol=1e-13)
     assert padded.converged.all() and exact.converged.all()
     np.testing.assert_array_equal(padded.iterations, exact.iterations)
-    assert padded.w.shape == (3, 5)
+    assert padded.w.shape == (3, 6)
 
 
 def test_one_program_serves_many_sizes():
@@ -49,8 +50,8 @@ def test_one_program_serves_many_sizes():
     solver = fit_module._solver(traced=False)  # the compiled fit that fit calls
     solver.clear_cache()
     for n in (40, 150, 250):  # all below the 256-row floor
-        x = rng.standard_normal((n, 4))
-        fit_module.fit(x, np.sign(rng.standard_normal((2, n))) + (0.0), None, 0.1)
+        x = rng.standard_normal((n, 6))
+        fit_module.fit(x, np.sign(rng.standard_normal((3, n))) + (0.0), None, [0.1] * 3)
     assert solver._cache_size() == 1
 
 
