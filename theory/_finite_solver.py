@@ -58,6 +58,9 @@ def _logistic_derivatives(u):
     return -s_neg, s_neg * (1.0 - s_neg)
 
 
+# Compiled: called outside a jit, the loop's closure captured h and V as constants, so every
+# new value compiled a new loop (a hypothesis test over 60 values compiled 60).
+@jax.jit
 def _logistic_prox_solve(h, v, u0):
     """Vectorised safeguarded Newton on u + V l'(u) = h (elementwise; any broadcastable shapes).
 
