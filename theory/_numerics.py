@@ -34,6 +34,8 @@ __all__ = [
     "divide",
     "chunked",
     "lane_ladder",
+    "ladder_size",
+    "padded_points",
     "MEMORY_BUDGET",
     "stable_norm",
 ]
@@ -103,6 +105,24 @@ def lane_ladder(n: int, down: bool = False) -> int:
     if down:
         return max([s for s in steps if s <= n] or [16])
     return min(s for s in steps if s >= n)
+
+
+def ladder_size(n: int, *args):
+    """The number of points to pad a batch of ``n`` to: ``lane_ladder(n)``, or None (no padding)
+    for an empty batch or where an argument is traced by the caller's jit (XLA then sees one
+    program whose shapes are already fixed)."""
+    if n == 0 or any(isinstance(a, jax.core.Tracer) for a in args):
+        return None
+    return lane_ladder(n)
+
+
+def padded_points(arrays, size):
+    """Each array (points on axis 0) padded to ``size`` points by repeating its first point;
+    as they are when ``size`` is None or not larger."""
+    n = arrays[0].shape[0]
+    if size is None or size <= n:
+        return list(arrays)
+    return [jnp.concatenate([x, jnp.repeat(x[:1], size - n, axis=0)]) for x in arrays]
 
 
 def chunked(kernel, args, core_ndims, *, point_bytes, budget=None, chunk=None, what="d"):

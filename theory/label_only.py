@@ -32,9 +32,10 @@ from ._numerics import (
     damped_newton,
     gauss_expectation,
     gradient_tolerance,
-    lane_ladder,
+    ladder_size,
     norm_cdf,
     numpy_or_jax,
+    padded_points,
     safe_div,
     stable_norm,
     unit_scaled,
@@ -212,10 +213,7 @@ def _logistic_setup(p, phi, psi, mu, lam, sigma, *, size):
     k = eig.shape[-1]
     flat = [jnp.broadcast_to(x, batch).reshape(-1) for x in stand_in[:3]]
     flat += [eig.reshape(-1, k), mu_t.reshape(-1, k)]
-    n = flat[0].shape[0]
-    if size is not None and size > n:
-        flat = [jnp.concatenate([x, jnp.repeat(x[:1], size - n, axis=0)]) for x in flat]
-    return flat, (problem, stand_in.mu_t, w_quad, dir_sq, negligible)
+    return padded_points(flat, size), (problem, stand_in.mu_t, w_quad, dir_sq, negligible)
 
 
 # Compiled on its own: it sees (N, k) only, so for Sigma = I one program serves every d.
@@ -242,10 +240,8 @@ def _logistic(outputs, p, phi, psi, mu, lam, sigma):
     so grids of many sizes share it), ``outputs`` (as ``_logistic_finish``). Traced arguments
     (the caller's jit) are not padded."""
     batch = _batch_shape(p, phi, psi, mu, lam, sigma)
-    n = math.prod(batch)
-    traced = any(isinstance(a, jax.core.Tracer) for a in (p, phi, psi, mu, lam, sigma))
     flat, aux = _logistic_setup(p, phi, psi, mu, lam, sigma,
-                                size=None if traced or n == 0 else lane_ladder(n))
+                                size=ladder_size(math.prod(batch), p, phi, psi, mu, lam, sigma))
     w, ok = _logistic_points(*flat)
     return _logistic_finish(w, ok, aux, batch=batch, outputs=outputs)
 

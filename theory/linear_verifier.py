@@ -28,10 +28,11 @@ from ._numerics import (
     gauss_expectation,
     gradient_tolerance,
     increasing_root,
-    lane_ladder,
+    ladder_size,
     norm_cdf,
     norm_pdf,
     norm_sf,
+    padded_points,
     numpy_or_jax,
     divide,
     safe_div,
@@ -329,10 +330,7 @@ def _flat_plane(mu, w_v, tau, *scalars, size=None):
     tau = _threshold(tau, w_scale[..., 0], jnp.linalg.norm(v, axis=-1))
     shape = _batch_shape(mu, w_v, tau, *scalars)
     flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (m, cos, sin, tau, *scalars)]
-    n = flat[0].shape[0]
-    if size is not None and size > n:
-        flat = [jnp.concatenate([x, jnp.broadcast_to(x[:1], (size - n,))]) for x in flat]
-    return flat, e1, e2
+    return padded_points(flat, size), e1, e2
 
 
 def _plane_points(mu, w_v, tau, *scalars):
@@ -340,10 +338,8 @@ def _plane_points(mu, w_v, tau, *scalars):
     ``lane_ladder`` (so that grids of many sizes share a few compiled solvers) unless they are
     traced by the caller's jit."""
     shape = _batch_shape(mu, w_v, tau, *scalars)
-    n = math.prod(shape)
-    traced = any(isinstance(a, jax.core.Tracer) for a in (mu, w_v, tau, *scalars))
     flat, e1, e2 = _flat_plane(mu, w_v, tau, *scalars,
-                               size=None if traced or n == 0 else lane_ladder(n))
+                               size=ladder_size(math.prod(shape), mu, w_v, tau, *scalars))
     return shape, flat, e1, e2
 
 
