@@ -118,65 +118,53 @@ def _two_loop(grad, s_hist, y_hist, rho, newest):
     return -jax.lax.fori_loop(0, m, oldest_first, gamma * q)
 
 
-def _curvature_from_slope(loss, l1):
-    """l''(m) from l'(m): for the logistic loss l' = -s and l'' = s (1 - s) with s = sigmoid(-m)."""
-    return -l1 * (1.0 + l1) if loss == "logistic" else jnp.ones_like(l1)
-
-
-def _line_search(loss, margin, dmargin, l1_start, wq, wp, pp, lam, slope0, active):
+def _line_search(loss, margin, dmargin, wq, wp, pp, lam, slope0, active):
     """Step t > 0 minimising phi(t) = F(w + t p) for every problem, by safeguarded Newton.
 
     phi'(t) = sum_i wq_i dm_i l'(m_i + t dm_i) + lam (w.p + t p.p), phi'' likewise with l''.
-    margin, dmargin, l1_start = l'(margin), wq: (G, n, V); wp, pp, lam, slope0 = phi'(0) < 0 for
-    active problems: (G, 1, V). The first trial is the Newton step from t = 0 (its curvature comes
-    from l1_start, no transcendental needed), so one evaluation usually settles it. Keeps a
-    bracket [lo, hi] around the root of phi' (phi is convex in t) and bisects when Newton leaves
-    it. Returns (t, l'(margin + t dmargin)); t = 0 where inactive.
+    margin, dmargin, wq: (G, n, V); wp, pp, lam, slope0 = phi'(0) < 0 for active problems:
+    (G, 1, V). The first trial is the Newton step from t = 0, so one evaluation usually settles
+    it. Keeps a bracket [lo, hi] around the root of phi' (phi is convex in t) and bisects when
+    Newton leaves it. Returns t; t = 0 where inactive.
+
+    Only per-problem sums leave an evaluation: the caller recomputes l' at the accepted step in
+    the pass that feeds the gradient. (Keeping l' of the trials cost three more passes over the
+    (G, n, V) margins an iteration: a sixth of the M workload's time in benchmarks/bench_fit.py.)
     """
     target = _LINE_SEARCH_RTOL * jnp.abs(slope0)
-    curv0 = _colsum(wq * dmargin * dmargin * _curvature_from_slope(loss, l1_start)) + lam * pp
+    curv0 = _colsum(wq * dmargin * dmargin * _loss_derivatives(loss, margin)[1]) + lam * pp
     first_try = -slope0 / jnp.where(curv0 > 0, curv0, 1.0)
     t0 = jnp.where((curv0 > 0) & jnp.isfinite(first_try) & (first_try > 0), first_try, 1.0)
 
-    def evaluate(t, lo, hi, done, l1_done, l1_lo):
+    def evaluate(t, lo, hi, done):
         d1, d2 = _loss_derivatives(loss, margin + t * dmargin)
         first = _colsum(wq * dmargin * d1) + lam * (wp + t * pp)
         second = _colsum(wq * dmargin * dmargin * d2) + lam * pp
         settled = ~done & (jnp.abs(first) <= target)
-        raise_lo = ~done & ~settled & (first < 0)
-        lo = jnp.where(raise_lo, t, lo)
+        lo = jnp.where(~done & ~settled & (first < 0), t, lo)
         hi = jnp.where(~done & ~settled & (first > 0), t, hi)
-        # Keep l' where it may be returned: at a settled t, and at lo (the fallback).
-        l1_done = jnp.where(settled, d1, l1_done)
-        l1_lo = jnp.where(raise_lo, d1, l1_lo)
         done = done | settled
         newton = t - first / jnp.where(second > 0, second, 1.0)
         inside = (second > 0) & (newton > lo) & (newton < hi) & jnp.isfinite(newton)
         fallback = jnp.where(jnp.isfinite(hi), 0.5 * (lo + hi), 2.0 * t)
         t = jnp.where(done, t, jnp.where(inside, newton, fallback))
-        return t, lo, hi, done, l1_done, l1_lo
+        return t, lo, hi, done
 
     def cond(state):
         return (state[4] < _LINE_SEARCH_STEPS) & jnp.any(~state[3])
 
     def body(state):
-        t, lo, hi, done, k, l1_done, l1_lo = state
-        t, lo, hi, done, l1_done, l1_lo = evaluate(t, lo, hi, done, l1_done, l1_lo)
-        return t, lo, hi, done, k + 1, l1_done, l1_lo
+        return (*evaluate(*state[:4]), state[4] + 1)
 
     zeros = jnp.zeros_like(slope0)
     # The first trial (the Newton step from 0) usually settles every problem: evaluate it
     # outside the loop and enter the loop only when some problem needs more.
-    t, lo, hi, done, l1_done, l1_lo = evaluate(t0, zeros, zeros + jnp.inf, ~active, l1_start,
-                                               l1_start)
-    state = (t, lo, hi, done, 1, l1_done, l1_lo)
-    state = jax.lax.cond(jnp.any(~done), lambda s: jax.lax.while_loop(cond, body, s),
+    state = (*evaluate(t0, zeros, zeros + jnp.inf, ~active), 1)
+    state = jax.lax.cond(jnp.any(~state[3]), lambda s: jax.lax.while_loop(cond, body, s),
                          lambda s: s, state)
-    t, lo, _, done, _, l1_done, l1_lo = state
+    t, lo, _, done, _ = state
     # Not settled within the step budget: fall back to lo, where phi' < 0, so phi(lo) < phi(0).
-    settled = active & done
-    t = jnp.where(settled, t, jnp.where(active, lo, 0.0))
-    return t, jnp.where(settled, l1_done, l1_lo)
+    return jnp.where(active & done, t, jnp.where(active, lo, 0.0))
 
 
 def _x_transpose_r(x, r, blocks=1):
@@ -229,7 +217,6 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
     class State(NamedTuple):
         w: jax.Array  # (G, d, V)
         margin: jax.Array  # s x^T w, (G, n, V)
-        l1: jax.Array  # l'(margin), (G, n, V)
         grad: jax.Array  # (G, d, V)
         g_max: jax.Array  # (G, 1, V)
         s_hist: jax.Array  # (memory, G, d, V), newest first
@@ -253,14 +240,14 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
         slope = jnp.where(bad, -_colsum(st.grad * st.grad, axis=-2), slope)
         active = active & (slope < 0)
         dmargin = signs * (x @ p)  # pass 1 over x
-        t, l1_new = _line_search(
-            loss, st.margin, dmargin, st.l1, wq, _colsum(st.w * p, axis=-2),
+        t = _line_search(
+            loss, st.margin, dmargin, wq, _colsum(st.w * p, axis=-2),
             _colsum(p * p, axis=-2), lam, slope, active,
         )
         step = t * p
         w_new = st.w + step
         margin_new = st.margin + t * dmargin
-        grad_new = gradient(l1_new, w_new)  # pass 2 over x
+        grad_new = gradient(_loss_derivatives(loss, margin_new)[0], w_new)  # pass 2 over x
         finite = jnp.all(jnp.isfinite(w_new), axis=-2, keepdims=True) & jnp.all(
             jnp.isfinite(grad_new), axis=-2, keepdims=True)
         move = active & finite
@@ -285,7 +272,6 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
             # non-finite step marks the problem failed and keeps its last finite w.
             w=jnp.where(move, w_new, st.w),
             margin=margin_new,
-            l1=l1_new,
             grad=jnp.where(move, grad_new, st.grad),
             g_max=g_max,
             s_hist=push(st.s_hist, jnp.where(take_pair, step, 0.0)),
@@ -301,7 +287,6 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
     start = State(
         w=w0,
         margin=m0,
-        l1=l1_0,
         grad=g0,
         g_max=g0_max,
         s_hist=hist,
