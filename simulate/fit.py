@@ -75,12 +75,19 @@ class FitResult(NamedTuple):
 
 
 def _loss_derivatives(loss, m):
-    """(l'(m), l''(m)) elementwise, without overflow for any finite m."""
+    """(l'(m), l''(m)) elementwise, without overflow for any finite m (exp(m) = inf gives 0)."""
     if loss == "logistic":
-        s = jax.nn.sigmoid(-m)
-        # s (1 - s) loses relative precision only where l'' < 1e-16: negligible in any sum.
-        return -s, s * (1.0 - s)
+        # l' = -sigmoid(-m) written as one expression, so that l' itself (not sigmoid, then a
+        # negation) is what a pass materialises.
+        l1 = -1.0 / (1.0 + jnp.exp(m))
+        return l1, _curvature_from_slope(loss, l1)
     return m - 1.0, jnp.ones_like(m)
+
+
+def _curvature_from_slope(loss, l1):
+    """l''(m) from l'(m): for the logistic loss l' = -s and l'' = s (1 - s) with s = sigmoid(-m).
+    (It loses relative precision only where l'' < 1e-16: negligible in any sum.)"""
+    return -l1 * (1.0 + l1) if loss == "logistic" else jnp.ones_like(l1)
 
 
 def _colsum(a, axis=-2):
@@ -88,10 +95,12 @@ def _colsum(a, axis=-2):
     return jnp.sum(a, axis=axis, keepdims=True)
 
 
-def _two_loop(grad, s_hist, y_hist, rho, newest):
+def _two_loop(grad, s_hist, y_hist, rho, newest, filled):
     """L-BFGS direction -H grad for every problem (column v = problem v). grad (d, V);
-    histories (memory, d, V), a circular buffer whose newest slot is ``newest``; unfilled or
-    skipped slots have rho = 0 and contribute nothing.
+    histories (memory, d, V), a circular buffer whose newest slot is ``newest`` and whose
+    ``filled`` newest slots have been written; skipped slots have rho = 0 and contribute
+    nothing. The loops visit only the written slots (before the buffer first fills, the rest
+    would contribute exact zeros: a third of the loops' steps in a 16-iteration fit).
 
     Both loops are rolled (``fori_loop``): unrolled, their 2 x memory steps made up most of the
     program and compiling it took 1.7x as long (2.3 s against 1.3 s), for the same run time."""
@@ -104,7 +113,7 @@ def _two_loop(grad, s_hist, y_hist, rho, newest):
         a = take(rho, j) * _colsum(take(s_hist, j) * q, axis=-2)
         return q - a * take(y_hist, j), jax.lax.dynamic_update_index_in_dim(alphas, a, j, 0)
 
-    q, alphas = jax.lax.fori_loop(0, m, newest_first, (grad, jnp.zeros_like(rho)))
+    q, alphas = jax.lax.fori_loop(0, filled, newest_first, (grad, jnp.zeros_like(rho)))
     s0, y0, r0 = take(s_hist, newest), take(y_hist, newest), take(rho, newest)
     sy = _colsum(s0 * y0, axis=-2)
     yy = _colsum(y0 * y0, axis=-2)
@@ -115,31 +124,38 @@ def _two_loop(grad, s_hist, y_hist, rho, newest):
         b = take(rho, j) * _colsum(take(y_hist, j) * r, axis=-2)
         return r + (take(alphas, j) - b) * take(s_hist, j)
 
-    return -jax.lax.fori_loop(0, m, oldest_first, gamma * q)
+    return -jax.lax.fori_loop(m - filled, m, oldest_first, gamma * q)
 
 
-def _line_search(loss, margin, dmargin, wq, wp, pp, lam, slope0, active):
+def _line_search(loss, margin, dmargin, l1, wq, wp, pp, lam, slope0, active):
     """Step t > 0 minimising phi(t) = F(w + t p) for every problem, by safeguarded Newton.
 
     phi'(t) = sum_i wq_i dm_i l'(m_i + t dm_i) + lam (w.p + t p.p), phi'' likewise with l''.
-    margin, dmargin, wq: (G, n, V); wp, pp, lam, slope0 = phi'(0) < 0 for active problems:
-    (G, 1, V). The first trial is the Newton step from t = 0, so one evaluation usually settles
-    it. Keeps a bracket [lo, hi] around the root of phi' (phi is convex in t) and bisects when
-    Newton leaves it. Returns t; t = 0 where inactive.
+    margin, dmargin, l1 = l'(margin), wq: (G, n, V); wp, pp, lam, slope0 = phi'(0) < 0 for
+    active problems: (G, 1, V). The first trial is the Newton step from t = 0 (its curvature
+    comes from l1: no transcendental), so one evaluation usually settles it. Keeps a bracket
+    [lo, hi] around the root of phi' (phi is convex in t) and bisects when Newton leaves it.
+    Returns (t, l'(margin + t dmargin)); t = 0 where inactive.
 
-    Only per-problem sums leave an evaluation: the caller recomputes l' at the accepted step in
-    the pass that feeds the gradient. (Keeping l' of the trials cost three more passes over the
-    (G, n, V) margins an iteration: a sixth of the M workload's time in benchmarks/bench_fit.py.)
+    The first trial costs one pass that computes l' and phi'; phi'' there, l' at later trials
+    and l' at the accepted step are computed only when some problem needs a second trial. (Each
+    pass over the (G, n, V) margins costs as much as a tenth of a pass over x on the M workload
+    of benchmarks/bench_fit.py, and each exponential per margin as much again.)
     """
     target = _LINE_SEARCH_RTOL * jnp.abs(slope0)
-    curv0 = _colsum(wq * dmargin * dmargin * _loss_derivatives(loss, margin)[1]) + lam * pp
+    wq_dm = wq * dmargin
+    curv0 = _colsum(wq_dm * dmargin * _curvature_from_slope(loss, l1)) + lam * pp
     first_try = -slope0 / jnp.where(curv0 > 0, curv0, 1.0)
     t0 = jnp.where((curv0 > 0) & jnp.isfinite(first_try) & (first_try > 0), first_try, 1.0)
+    t0 = jnp.where(active, t0, 0.0)  # inactive problems stay where they are: l' there is l1
 
-    def evaluate(t, lo, hi, done):
-        d1, d2 = _loss_derivatives(loss, margin + t * dmargin)
-        first = _colsum(wq * dmargin * d1) + lam * (wp + t * pp)
-        second = _colsum(wq * dmargin * dmargin * d2) + lam * pp
+    def slope_at(t, d1):
+        return _colsum(wq_dm * d1) + lam * (wp + t * pp)
+
+    def curvature_at(d2):
+        return _colsum(wq_dm * dmargin * d2) + lam * pp
+
+    def update(t, lo, hi, done, first, second):
         settled = ~done & (jnp.abs(first) <= target)
         lo = jnp.where(~done & ~settled & (first < 0), t, lo)
         hi = jnp.where(~done & ~settled & (first > 0), t, hi)
@@ -154,17 +170,24 @@ def _line_search(loss, margin, dmargin, wq, wp, pp, lam, slope0, active):
         return (state[4] < _LINE_SEARCH_STEPS) & jnp.any(~state[3])
 
     def body(state):
-        return (*evaluate(*state[:4]), state[4] + 1)
+        t = state[0]
+        d1, d2 = _loss_derivatives(loss, margin + t * dmargin)
+        return (*update(*state[:4], slope_at(t, d1), curvature_at(d2)), state[4] + 1)
 
-    zeros = jnp.zeros_like(slope0)
-    # The first trial (the Newton step from 0) usually settles every problem: evaluate it
-    # outside the loop and enter the loop only when some problem needs more.
-    state = (*evaluate(t0, zeros, zeros + jnp.inf, ~active), 1)
-    state = jax.lax.cond(jnp.any(~state[3]), lambda s: jax.lax.while_loop(cond, body, s),
-                         lambda s: s, state)
-    t, lo, _, done, _ = state
-    # Not settled within the step budget: fall back to lo, where phi' < 0, so phi(lo) < phi(0).
-    return jnp.where(active & done, t, jnp.where(active, lo, 0.0))
+    l1_first = _loss_derivatives(loss, margin + t0 * dmargin)[0]
+    first0 = slope_at(t0, l1_first)
+
+    def search_on(_):
+        second0 = curvature_at(_curvature_from_slope(loss, l1_first))
+        zeros = jnp.zeros_like(slope0)
+        state = (*update(t0, zeros, zeros + jnp.inf, ~active, first0, second0), 1)
+        t, lo, _, done, _ = jax.lax.while_loop(cond, body, state)
+        # Not settled within the step budget: fall back to lo, where phi' < 0 (phi(lo) < phi(0)).
+        t = jnp.where(active & done, t, jnp.where(active, lo, 0.0))
+        return t, _loss_derivatives(loss, margin + t * dmargin)[0]
+
+    settled = ~active | (jnp.abs(first0) <= target)
+    return jax.lax.cond(jnp.all(settled), lambda _: (t0, l1_first), search_on, None)
 
 
 def _x_transpose_r(x, r, blocks=1):
@@ -217,6 +240,7 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
     class State(NamedTuple):
         w: jax.Array  # (G, d, V)
         margin: jax.Array  # s x^T w, (G, n, V)
+        l1: jax.Array  # l'(margin), (G, n, V)
         grad: jax.Array  # (G, d, V)
         g_max: jax.Array  # (G, 1, V)
         s_hist: jax.Array  # (memory, G, d, V), newest first
@@ -232,7 +256,8 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
 
     def body(st):
         active = ~st.done
-        p = _two_loop(st.grad, st.s_hist, st.y_hist, st.rho, (st.k - 1) % memory)
+        p = _two_loop(st.grad, st.s_hist, st.y_hist, st.rho, (st.k - 1) % memory,
+                      jnp.minimum(st.k, memory))
         slope = _colsum(st.grad * p, axis=-2)
         # Rounding can spoil the quasi-Newton direction: fall back to steepest descent.
         bad = ~(slope < 0)
@@ -240,14 +265,14 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
         slope = jnp.where(bad, -_colsum(st.grad * st.grad, axis=-2), slope)
         active = active & (slope < 0)
         dmargin = signs * (x @ p)  # pass 1 over x
-        t = _line_search(
-            loss, st.margin, dmargin, wq, _colsum(st.w * p, axis=-2),
+        t, l1_new = _line_search(
+            loss, st.margin, dmargin, st.l1, wq, _colsum(st.w * p, axis=-2),
             _colsum(p * p, axis=-2), lam, slope, active,
         )
         step = t * p
         w_new = st.w + step
         margin_new = st.margin + t * dmargin
-        grad_new = gradient(_loss_derivatives(loss, margin_new)[0], w_new)  # pass 2 over x
+        grad_new = gradient(l1_new, w_new)  # pass 2 over x
         finite = jnp.all(jnp.isfinite(w_new), axis=-2, keepdims=True) & jnp.all(
             jnp.isfinite(grad_new), axis=-2, keepdims=True)
         move = active & finite
@@ -272,6 +297,7 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
             # non-finite step marks the problem failed and keeps its last finite w.
             w=jnp.where(move, w_new, st.w),
             margin=margin_new,
+            l1=l1_new,
             grad=jnp.where(move, grad_new, st.grad),
             g_max=g_max,
             s_hist=push(st.s_hist, jnp.where(take_pair, step, 0.0)),
@@ -287,6 +313,7 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
     start = State(
         w=w0,
         margin=m0,
+        l1=l1_0,
         grad=g0,
         g_max=g0_max,
         s_hist=hist,

@@ -344,3 +344,84 @@ def test_one_problem_per_group_matches_sklearn():
     assert res.w.shape == (2, D) and np.all(res.converged)
     for i in range(2):
         assert _rel(res.w[i], sk_logistic(x[i], labels[i], weights[i], 1e-2)) <= 1e-4
+
+
+# The solver's two building blocks against plain NumPy float64 versions of their definitions.
+
+
+def _numpy_two_loop(grad, pairs):
+    """Nocedal and Wright, Algorithm 7.4: -H grad from (s, y) pairs, oldest first."""
+    q = grad.copy()
+    alphas = []
+    for s, y in reversed(pairs):
+        a = (s @ q) / (s @ y)
+        alphas.append(a)
+        q -= a * y
+    s, y = pairs[-1]
+    r = (s @ y) / (y @ y) * q
+    for (s, y), a in zip(pairs, reversed(alphas)):
+        r += (a - (y @ r) / (s @ y)) * s
+    return -r
+
+
+@pytest.mark.parametrize("written", [1, 3, 5, 8, 13])
+def test_lbfgs_direction_is_the_two_loop_recursion_over_the_written_pairs(written):
+    from simulate.fit import _two_loop
+
+    rng = np.random.default_rng(written)
+    memory, d, v = 5, 7, 3
+    hessians = [(a @ a.T + np.eye(d)) for a in rng.standard_normal((v, d, d))]
+    s_hist, y_hist, rho = np.zeros((memory, 1, d, v)), np.zeros((memory, 1, d, v)), \
+        np.zeros((memory, 1, 1, v))
+    pairs = [[] for _ in range(v)]
+    for k in range(written):  # the solver's circular buffer: pair k goes to slot k % memory
+        for j in range(v):
+            s = rng.standard_normal(d)
+            y = hessians[j] @ s
+            s_hist[k % memory, 0, :, j], y_hist[k % memory, 0, :, j] = s, y
+            rho[k % memory, 0, 0, j] = 1.0 / (s @ y)
+            pairs[j] = (pairs[j] + [(s, y)])[-memory:]
+    grad = rng.standard_normal((1, d, v))
+    with jax.enable_x64(True):
+        got = np.asarray(_two_loop(*map(jnp.asarray, (grad, s_hist, y_hist, rho)),
+                                   (written - 1) % memory, min(written, memory)))
+    for j in range(v):
+        np.testing.assert_allclose(got[0, :, j], _numpy_two_loop(grad[0, :, j], pairs[j]),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def _logistic_slope(wq, margin, dmargin, lam, wp, pp, t):
+    """phi'(t) of the line search: sum_i wq_i dm_i l'(m_i + t dm_i) + lam (w.p + t p.p)."""
+    l1 = -1.0 / (1.0 + np.exp(margin + t * dmargin))
+    return np.sum(wq * dmargin * l1, axis=-2, keepdims=True) + lam * (wp + t * pp), l1
+
+
+def test_line_search_settles_each_problem_and_returns_l1_at_its_step():
+    from simulate.fit import _line_search
+
+    rng = np.random.default_rng(0)
+    n, v = 60, 8
+    margin = rng.normal(0.0, 3.0, (1, n, v))
+    # Directions from gentle to steep: along a steep one the Newton step from t = 0 (a
+    # quadratic model) is far off, so the search needs more trials.
+    dmargin = rng.standard_normal((1, n, v)) * np.geomspace(0.05, 2000.0, v)
+    wq = rng.random((1, n, v)) / n
+    lam, wp, pp = np.full((1, 1, v), 1e-2), np.zeros((1, 1, v)), np.ones((1, 1, v))
+    slope0, l1 = _logistic_slope(wq, margin, dmargin, lam, wp, pp, 0.0)
+    dmargin *= -np.sign(slope0)  # descent directions
+    slope0, l1 = _logistic_slope(wq, margin, dmargin, lam, wp, pp, 0.0)
+    active = np.ones((1, 1, v), bool)
+    active[..., 2] = False
+    with jax.enable_x64(True):
+        t, l1_at = (np.asarray(a) for a in _line_search(
+            "logistic", *map(jnp.asarray, (margin, dmargin, l1, wq, wp, pp, lam, slope0, active))))
+    slope, l1_expected = _logistic_slope(wq, margin, dmargin, lam, wp, pp, t)
+    np.testing.assert_allclose(l1_at, l1_expected, rtol=1e-12, atol=1e-300)
+    assert t[..., 2] == 0  # inactive: no step (and l1 there, checked above)
+    on = active[0, 0]
+    assert np.all(t[0, 0, on] > 0)
+    assert np.all(np.abs(slope[0, 0, on]) <= 0.1 * np.abs(slope0[0, 0, on]) * (1 + 1e-9))
+    # The test covers the loop: the Newton step from 0 does not settle every problem.
+    curv0 = np.sum(wq * dmargin**2 * -l1 * (1 + l1), axis=-2, keepdims=True) + lam * pp
+    first, _ = _logistic_slope(wq, margin, dmargin, lam, wp, pp, -slope0 / curv0)
+    assert np.any(np.abs(first) > 0.1 * np.abs(slope0))
