@@ -84,6 +84,15 @@ def _loss_derivatives(loss, m):
     return m - 1.0, jnp.ones_like(m)
 
 
+def _weighted_curvature(loss, r, wq, signs):
+    """wq l''(m) from r = wq s l'(m) (s = +-1, the label): wq l' = s r and, for the logistic
+    loss, l'' = -l'(1 + l'). Rows with wq = 0 give 0."""
+    if loss != "logistic":
+        return wq
+    wq_l1 = signs * r
+    return jnp.where(wq > 0, -wq_l1 * (1.0 + wq_l1 / jnp.where(wq > 0, wq, 1.0)), 0.0)
+
+
 def _curvature_from_slope(loss, l1):
     """l''(m) from l'(m): for the logistic loss l' = -s and l'' = s (1 - s) with s = sigmoid(-m).
     (It loses relative precision only where l'' < 1e-16: negligible in any sum.)"""
@@ -127,27 +136,29 @@ def _two_loop(grad, s_hist, y_hist, rho, newest, filled):
     return -jax.lax.fori_loop(m - filled, m, oldest_first, gamma * q)
 
 
-def _line_search(loss, margin, dmargin, l1, wq, wp, pp, lam, slope0, active):
+def _line_search(loss, margin, dmargin, r, wq, signs, wp, pp, lam, slope0, active):
     """Step t > 0 minimising phi(t) = F(w + t p) for every problem, by safeguarded Newton.
 
     phi'(t) = sum_i wq_i dm_i l'(m_i + t dm_i) + lam (w.p + t p.p), phi'' likewise with l''.
-    margin, dmargin, l1 = l'(margin), wq: (G, n, V); wp, pp, lam, slope0 = phi'(0) < 0 for
-    active problems: (G, 1, V). The first trial is the Newton step from t = 0 (its curvature
-    comes from l1: no transcendental), so one evaluation usually settles it. Keeps a bracket
-    [lo, hi] around the root of phi' (phi is convex in t) and bisects when Newton leaves it.
-    Returns (t, l'(margin + t dmargin)); t = 0 where inactive.
+    margin, dmargin, wq, signs (the labels s) and r = wq s l'(margin): (G, n, V); wp, pp, lam,
+    slope0 = phi'(0) < 0 for active problems: (G, 1, V). The first trial is the Newton step from
+    t = 0 (its curvature comes from r: no transcendental), so one evaluation usually settles it.
+    Keeps a bracket [lo, hi] around the root of phi' (phi is convex in t) and bisects when Newton
+    leaves it. Returns (t, wq s l'(margin + t dmargin)), the next r; t = 0 where inactive.
 
     The first trial costs one pass that computes l' and phi'; phi'' there, l' at later trials
-    and l' at the accepted step are computed only when some problem needs a second trial. (Each
-    pass over the (G, n, V) margins costs as much as a tenth of a pass over x on the M workload
-    of benchmarks/bench_fit.py, and each exponential per margin as much again.)
+    and l' at the accepted step are computed only when some problem needs a second trial. r is
+    both what the gradient's product takes and what the next curvature needs, so it is the one
+    array written per iteration. (Each pass over the (G, n, V) margins costs about a tenth of a
+    pass over x on the M workload of benchmarks/bench_fit.py, and an exponential per margin as
+    much again.)
     """
     target = _LINE_SEARCH_RTOL * jnp.abs(slope0)
-    wq_dm = wq * dmargin
-    curv0 = _colsum(wq_dm * dmargin * _curvature_from_slope(loss, l1)) + lam * pp
+    wq_dm, coef = wq * dmargin, wq * signs
+    curv0 = _colsum(dmargin * dmargin * _weighted_curvature(loss, r, wq, signs)) + lam * pp
     first_try = -slope0 / jnp.where(curv0 > 0, curv0, 1.0)
     t0 = jnp.where((curv0 > 0) & jnp.isfinite(first_try) & (first_try > 0), first_try, 1.0)
-    t0 = jnp.where(active, t0, 0.0)  # inactive problems stay where they are: l' there is l1
+    t0 = jnp.where(active, t0, 0.0)  # inactive problems stay where they are
 
     def slope_at(t, d1):
         return _colsum(wq_dm * d1) + lam * (wp + t * pp)
@@ -184,10 +195,10 @@ def _line_search(loss, margin, dmargin, l1, wq, wp, pp, lam, slope0, active):
         t, lo, _, done, _ = jax.lax.while_loop(cond, body, state)
         # Not settled within the step budget: fall back to lo, where phi' < 0 (phi(lo) < phi(0)).
         t = jnp.where(active & done, t, jnp.where(active, lo, 0.0))
-        return t, _loss_derivatives(loss, margin + t * dmargin)[0]
+        return t, coef * _loss_derivatives(loss, margin + t * dmargin)[0]
 
     settled = ~active | (jnp.abs(first0) <= target)
-    return jax.lax.cond(jnp.all(settled), lambda _: (t0, l1_first), search_on, None)
+    return jax.lax.cond(jnp.all(settled), lambda _: (t0, coef * l1_first), search_on, None)
 
 
 def _x_transpose_r(x, r, blocks=1):
@@ -220,27 +231,28 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
 
     blocks = _row_blocks(n, v) if split_rows else 1
 
-    def gradient(l1, w):
+    def gradient(r, w):
         # Contract over n on x as stored: a transposed copy of x would cost one more pass
         # (and its memory) per call.
         # (V, d) output order: XLA's CPU dot runs this contraction 1.7x faster than into (d, V).
         # The barrier keeps XLA from folding the swap into the product, which it would then
         # write in the slow (d, V) order after all (M of benchmarks/bench_fit.py: 1.2 ms
         # against 0.5 ms a pass).
-        grad_vd = _x_transpose_r(x, coef * l1, blocks)
+        grad_vd = _x_transpose_r(x, r, blocks)
         return jnp.swapaxes(jax.lax.optimization_barrier(grad_vd), 1, 2) + lam * w
 
     w0 = jnp.zeros((g, d, v), dtype)
     m0 = jnp.zeros((g, n, v), dtype)
     l1_0, _ = _loss_derivatives(loss, m0)
-    g0 = gradient(l1_0, w0)
+    r0 = coef * l1_0
+    g0 = gradient(r0, w0)
     g0_max = jnp.max(jnp.abs(g0), axis=-2, keepdims=True)
     threshold = tol * g0_max
 
     class State(NamedTuple):
         w: jax.Array  # (G, d, V)
         margin: jax.Array  # s x^T w, (G, n, V)
-        l1: jax.Array  # l'(margin), (G, n, V)
+        r: jax.Array  # coef l'(margin), (G, n, V): what the gradient's product takes
         grad: jax.Array  # (G, d, V)
         g_max: jax.Array  # (G, 1, V)
         s_hist: jax.Array  # (memory, G, d, V), newest first
@@ -265,14 +277,14 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
         slope = jnp.where(bad, -_colsum(st.grad * st.grad, axis=-2), slope)
         active = active & (slope < 0)
         dmargin = signs * (x @ p)  # pass 1 over x
-        t, l1_new = _line_search(
-            loss, st.margin, dmargin, st.l1, wq, _colsum(st.w * p, axis=-2),
+        t, r_new = _line_search(
+            loss, st.margin, dmargin, st.r, wq, signs, _colsum(st.w * p, axis=-2),
             _colsum(p * p, axis=-2), lam, slope, active,
         )
         step = t * p
         w_new = st.w + step
         margin_new = st.margin + t * dmargin
-        grad_new = gradient(l1_new, w_new)  # pass 2 over x
+        grad_new = gradient(r_new, w_new)  # pass 2 over x
         finite = jnp.all(jnp.isfinite(w_new), axis=-2, keepdims=True) & jnp.all(
             jnp.isfinite(grad_new), axis=-2, keepdims=True)
         move = active & finite
@@ -297,7 +309,7 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
             # non-finite step marks the problem failed and keeps its last finite w.
             w=jnp.where(move, w_new, st.w),
             margin=margin_new,
-            l1=l1_new,
+            r=r_new,
             grad=jnp.where(move, grad_new, st.grad),
             g_max=g_max,
             s_hist=push(st.s_hist, jnp.where(take_pair, step, 0.0)),
@@ -313,7 +325,7 @@ def _fit_groups(x, labels, weights, lam, n_rows, *, loss, tol, max_iter, memory,
     start = State(
         w=w0,
         margin=m0,
-        l1=l1_0,
+        r=r0,
         grad=g0,
         g_max=g0_max,
         s_hist=hist,

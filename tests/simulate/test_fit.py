@@ -406,6 +406,8 @@ def test_line_search_settles_each_problem_and_returns_l1_at_its_step():
     # quadratic model) is far off, so the search needs more trials.
     dmargin = rng.standard_normal((1, n, v)) * np.geomspace(0.05, 2000.0, v)
     wq = rng.random((1, n, v)) / n
+    wq[0, :5] = 0.0  # rows not kept
+    signs = rng.choice([-1.0, 1.0], (1, n, v))
     lam, wp, pp = np.full((1, 1, v), 1e-2), np.zeros((1, 1, v)), np.ones((1, 1, v))
     slope0, l1 = _logistic_slope(wq, margin, dmargin, lam, wp, pp, 0.0)
     dmargin *= -np.sign(slope0)  # descent directions
@@ -413,11 +415,11 @@ def test_line_search_settles_each_problem_and_returns_l1_at_its_step():
     active = np.ones((1, 1, v), bool)
     active[..., 2] = False
     with jax.enable_x64(True):
-        t, l1_at = (np.asarray(a) for a in _line_search(
-            "logistic", *map(jnp.asarray, (margin, dmargin, l1, wq, wp, pp, lam, slope0, active))))
-    slope, l1_expected = _logistic_slope(wq, margin, dmargin, lam, wp, pp, t)
-    np.testing.assert_allclose(l1_at, l1_expected, rtol=1e-12, atol=1e-300)
-    assert t[..., 2] == 0  # inactive: no step (and l1 there, checked above)
+        t, r = (np.asarray(a) for a in _line_search("logistic", *map(jnp.asarray, (
+            margin, dmargin, wq * signs * l1, wq, signs, wp, pp, lam, slope0, active))))
+    slope, l1_at_t = _logistic_slope(wq, margin, dmargin, lam, wp, pp, t)
+    np.testing.assert_allclose(r, wq * signs * l1_at_t, rtol=1e-12, atol=1e-300)
+    assert t[..., 2] == 0  # inactive: no step (and r there, checked above)
     on = active[0, 0]
     assert np.all(t[0, 0, on] > 0)
     assert np.all(np.abs(slope[0, 0, on]) <= 0.1 * np.abs(slope0[0, 0, on]) * (1 + 1e-9))
