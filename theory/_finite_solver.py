@@ -206,8 +206,9 @@ class SolveOutput(NamedTuple):
     iterations: jax.Array  # (N,) Newton iterations used
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "nodes", "max_iter"))
-def newton_solve(y0, params: Params, *, loss: str, nodes: int, tol, max_iter: int, damping):
+# max_iter is traced: the retry with twice the iterations reuses the program.
+@functools.partial(jax.jit, static_argnames=("loss", "nodes"))
+def newton_solve(y0, params: Params, *, loss: str, nodes: int, tol, max_iter, damping):
     """Solve T(y) = y for a batch of points by safeguarded Newton with a damped fallback.
 
     Each iteration: Newton step on r(y) = T(y) - y with the exact 3x3 Jacobian (forward mode

@@ -117,8 +117,9 @@ class SolveOutput(NamedTuple):
     iterations: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "nodes", "max_iter"))
-def newton_solve(y0, params: Params, *, loss: str, nodes: int, tol, max_iter: int, damping):
+# max_iter is traced: the retry with twice the iterations reuses the program.
+@functools.partial(jax.jit, static_argnames=("loss", "nodes"))
+def newton_solve(y0, params: Params, *, loss: str, nodes: int, tol, max_iter, damping):
     """Safeguarded Newton on T(y) = y with a damped fallback (as ``_finite_solver``)."""
     n, j = params.weight.shape
     xi, _ = hermite_rule(nodes)
