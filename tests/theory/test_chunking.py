@@ -70,7 +70,7 @@ def test_traced_calls_are_not_chunked_and_still_compose(monkeypatch):
 def test_finite_accuracy_solves_in_bounded_chunks_with_the_same_results(monkeypatch):
     from theory import finite
 
-    alpha = np.geomspace(0.5, 8.0, 40)[:, None]
+    alpha = np.geomspace(0.5, 8.0, 32)[:, None]  # 64 points: a size other tests compile too
     whole = finite.accuracy(alpha, np.array([0.1, 0.3]), 0.9, 0.3, 1.0, 0.1)
     sizes = []
     for name in ("newton_solve", "quadrature_correction"):
@@ -83,7 +83,7 @@ def test_finite_accuracy_solves_in_bounded_chunks_with_the_same_results(monkeypa
         monkeypatch.setattr(finite._fs, name, spy)
     monkeypatch.setattr(finite, "_CHUNK_ELEMENTS", 8 * finite.DEFAULT_NODES)
     chunked = finite.accuracy(alpha, np.array([0.1, 0.3]), 0.9, 0.3, 1.0, 0.1)
-    assert max(sizes) == 8 and len(sizes) > 10  # 80 points, 8 at a time
+    assert max(sizes) == 8 and len(sizes) > 10  # 64 points, 8 at a time
     assert np.all(whole.converged)
     for got, expected in zip(chunked, whole):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-13)  # rounding of sums
@@ -93,7 +93,8 @@ def test_finite_accuracy_solves_in_bounded_chunks_with_the_same_results(monkeypa
 def test_finite_solve_holds_the_scenario_atoms_a_block_of_points_at_a_time(loss, monkeypatch):
     from theory import _general, finite, scenario
 
-    alpha = np.geomspace(0.5, 8.0, 50)
+    # 64 points: the whole grid and each block of the doubled grid are one compiled size.
+    alpha = np.geomspace(0.5, 8.0, 64)
     args = dict(generator=scenario.flip(0.2), verifier=scenario.label_only(0.9, 0.3), loss=loss)
     whole = finite.solve(alpha, MU, 0.1, **args)
     held = []
@@ -106,7 +107,7 @@ def test_finite_solve_holds_the_scenario_atoms_a_block_of_points_at_a_time(loss,
     monkeypatch.setattr(_general, "_fields_for", spy)
     monkeypatch.setattr(_general, "_BLOCK_ELEMENTS", 1)  # the floor: 64 points a block
     blocks = finite.solve(alpha[:, None], MU, np.array([0.1, 0.1]), **args)
-    assert max(held) == 64 and sum(held) == 2 * 100  # coarse and fine atoms, 100 points
+    assert max(held) == 64 and sum(held) == 2 * 128  # coarse and fine atoms, 128 points
     assert np.all(whole.converged)
     # Blocks anchor their own alpha curves: the logistic solutions agree to the solver's tol.
     tol = 1e-15 if loss == "square" else 1e-9
