@@ -321,16 +321,21 @@ def damped_newton(objective, newton_step, w0, *, max_iter, min_step=2.0**-40):
     """Minimise N smooth convex functions by Newton's method with backtracking (Armijo).
 
     ``w0`` (N, k); ``objective`` maps (N, k) -> (N,); ``newton_step`` maps (N, k) to the
-    gradients and the steps H^-1 gradient, both (N, k). Returns the final iterates; the caller
-    checks the gradients there to decide convergence. Each problem takes its own steps and
-    stops on its own, as under ``jax.vmap``; but the loops are written batched, so that only
-    the objective and step need vmap (JAX batches a loop body twice to find which carries
-    vary, a nested loop four times: for the logistic limit of a linear verifier that was a
-    second of tracing, and a minute of compiling for its breakdown)."""
+    gradients and the steps H^-1 gradient, both (N, k). Returns the final iterates and the
+    gradients there, from which the caller decides convergence. Each problem takes its own
+    steps and stops on its own, as under ``jax.vmap``; but the loops are written batched, so
+    that only the objective and step need vmap (JAX batches a loop body twice to find which
+    carries vary, a nested loop four times: for the logistic limit of a linear verifier that
+    was a second of tracing, and a minute of compiling for its breakdown).
 
-    def backtrack(w, f, step, decrement, live):
+    Each of ``objective`` and ``newton_step`` appears once in the compiled program, as compile
+    time grows with each copy: the full step is the line search's first trial, and the final
+    gradient comes from one more pass of the loop in which a stopped problem only evaluates
+    ``newton_step`` (its step unused)."""
+
+    def backtrack(w, f, step, decrement, moving):
         def short(t, f_t):  # Armijo not yet met: halve t
-            return live & (f_t > f - 1e-4 * t * decrement) & (t > min_step)
+            return moving & (f_t > f - 1e-4 * t * decrement) & (t > min_step)
 
         def body(c):
             t, f_t = c
@@ -338,20 +343,23 @@ def damped_newton(objective, newton_step, w0, *, max_iter, min_step=2.0**-40):
             t = jnp.where(go, 0.5 * t, t)
             return t, jnp.where(go, objective(w - t[:, None] * step), f_t)
 
-        f_try = objective(w - step)
-        return jax.lax.while_loop(lambda c: jnp.any(short(*c)), body,
-                                  (jnp.ones_like(f_try), f_try))
+        # t = 2 with an infinite objective: the first pass halves it and tries the full step.
+        start = jnp.full_like(f, 2.0), jnp.full_like(f, jnp.inf)
+        return jax.lax.while_loop(lambda c: jnp.any(short(*c)), body, start)
 
     def live_of(state):
-        _, _, it, done = state
-        return ~done & (it < max_iter)
+        return ~state[-1]
 
     def body(state):
-        w, f, it, done = state
+        w, f, _, it, done, final = state
         live = live_of(state)
         grad, step = newton_step(w)
+        # A problem that has stopped (or run out of iterations) has just had its final gradient
+        # evaluated: it is finished. The others take a step.
+        finishing = live & (done | (it >= max_iter))
+        moving = live & ~finishing
         decrement = jnp.einsum("nk,nk->n", grad, step)
-        t, f_t = backtrack(w, f, step, decrement, live)
+        t, f_t = backtrack(w, f, step, decrement, moving)
         eps = jnp.finfo(w.dtype).eps
         # Near the optimum F cannot resolve the decrease (decrement/2 below rounding): there the
         # full Newton step is safe and line search would stall, so take it.
@@ -366,10 +374,12 @@ def damped_newton(objective, newton_step, w0, *, max_iter, min_step=2.0**-40):
         scale = 1.0 + jnp.max(jnp.abs(w_new), axis=-1)
         stop = (jnp.max(jnp.abs(t[:, None] * step), axis=-1) <= 64 * eps * scale) | (
             decrement <= 0) | ~accept
-        return (jnp.where(live[:, None], w_new, w), jnp.where(live, f_new, f),
-                jnp.where(live, it + 1, it), jnp.where(live, stop, done))
+        return (jnp.where(moving[:, None], w_new, w), jnp.where(moving, f_new, f),
+                jnp.where(live[:, None], grad, state[2]), jnp.where(moving, it + 1, it),
+                jnp.where(moving, stop, done), final | finishing)
 
     f0 = objective(w0)
-    state = (w0, f0, jnp.zeros_like(f0, jnp.int32), jnp.zeros_like(f0, bool))
-    w, _, _, _ = jax.lax.while_loop(lambda s: jnp.any(live_of(s)), body, state)
-    return w
+    false = jnp.zeros_like(f0, bool)
+    state = (w0, f0, jnp.zeros_like(w0), jnp.zeros_like(f0, jnp.int32), false, false)
+    w, _, grad, _, _, _ = jax.lax.while_loop(lambda s: jnp.any(live_of(s)), body, state)
+    return w, grad

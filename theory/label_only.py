@@ -162,10 +162,9 @@ def _logistic_newton_points(c_plus, c_minus, lam, eig, mu_t):
     """Minimise ``_objective`` for a batch of problems ((N,) scalars, (N, k) eig and mu_t):
     the Newton loop on the batch (``damped_newton``), the objective and step vmapped."""
     args = (c_plus, c_minus, lam, eig, mu_t)
-    w = damped_newton(lambda w: jax.vmap(_objective)(w, *args),
-                      lambda w: jax.vmap(_newton_step)(w, *args), jnp.zeros_like(mu_t),
-                      max_iter=_NEWTON_MAX_ITER)
-    grad, _ = jax.vmap(_newton_step)(w, *args)
+    w, grad = damped_newton(lambda w: jax.vmap(_objective)(w, *args),
+                            lambda w: jax.vmap(_newton_step)(w, *args), jnp.zeros_like(mu_t),
+                            max_iter=_NEWTON_MAX_ITER)
     gscale = jnp.abs(c_plus - c_minus) * jnp.sqrt(jnp.sum(mu_t * mu_t, axis=-1)) + lam * jnp.max(
         jnp.abs(w), axis=-1)
     tol = gradient_tolerance(w.dtype)

@@ -271,11 +271,10 @@ def _logistic_points(m, cos, sin, tau, p, lam):
     w0 = jnp.where(restart[:, None], jnp.array([1.0, 0.0], w_quad.dtype), w_quad)
     parallel = sin == 0  # then beta = 0 by symmetry and the problem is one-dimensional
 
-    w = damped_newton(lambda w: jax.vmap(_logistic_objective)(w, *args),
-                      lambda w: jax.vmap(_logistic_newton_step)(w, *args, parallel), w0,
-                      max_iter=_NEWTON_MAX_ITER)
-    grad = jax.vmap(jax.grad(_logistic_objective))(w, *args)
-    grad = jnp.where(parallel[:, None], jnp.array([1.0, 0.0]), 1.0) * grad
+    # (The step's gradient has beta's component zeroed where parallel.)
+    w, grad = damped_newton(lambda w: jax.vmap(_logistic_objective)(w, *args),
+                            lambda w: jax.vmap(_logistic_newton_step)(w, *args, parallel), w0,
+                            max_iter=_NEWTON_MAX_ITER)
     tol = gradient_tolerance(w.dtype)
     size = jnp.max(jnp.abs(w), axis=-1)
     converged = jnp.max(jnp.abs(grad), axis=-1) <= tol * (1.0 + m * m + lam * size)
