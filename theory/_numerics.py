@@ -347,12 +347,9 @@ def damped_newton(objective, newton_step, w0, *, max_iter, min_step=2.0**-40):
         start = jnp.full_like(f, 2.0), jnp.full_like(f, jnp.inf)
         return jax.lax.while_loop(lambda c: jnp.any(short(*c)), body, start)
 
-    def live_of(state):
-        return ~state[-1]
-
     def body(state):
-        w, f, _, it, done, final = state
-        live = live_of(state)
+        w, f, last_grad, it, done, final = state
+        live = ~final
         grad, step = newton_step(w)
         # A problem that has stopped (or run out of iterations) has just had its final gradient
         # evaluated: it is finished. The others take a step.
@@ -375,11 +372,15 @@ def damped_newton(objective, newton_step, w0, *, max_iter, min_step=2.0**-40):
         stop = (jnp.max(jnp.abs(t[:, None] * step), axis=-1) <= 64 * eps * scale) | (
             decrement <= 0) | ~accept
         return (jnp.where(moving[:, None], w_new, w), jnp.where(moving, f_new, f),
-                jnp.where(live[:, None], grad, state[2]), jnp.where(moving, it + 1, it),
+                jnp.where(live[:, None], grad, last_grad), jnp.where(moving, it + 1, it),
                 jnp.where(moving, stop, done), final | finishing)
 
     f0 = objective(w0)
     false = jnp.zeros_like(f0, bool)
     state = (w0, f0, jnp.zeros_like(w0), jnp.zeros_like(f0, jnp.int32), false, false)
-    w, _, grad, _, _, _ = jax.lax.while_loop(lambda s: jnp.any(live_of(s)), body, state)
+
+    def unfinished(state):
+        return jnp.any(~state[-1])  # the last carry: finished
+
+    w, _, grad, _, _, _ = jax.lax.while_loop(unfinished, body, state)
     return w, grad

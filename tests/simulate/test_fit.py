@@ -397,7 +397,7 @@ def _logistic_slope(wq, margin, dmargin, lam, wp, pp, t):
 
 
 def test_line_search_settles_each_problem_and_returns_l1_at_its_step():
-    from simulate.fit import _line_search
+    from simulate.fit import _LINE_SEARCH_RTOL, _line_search
 
     rng = np.random.default_rng(0)
     n, v = 60, 8
@@ -422,8 +422,9 @@ def test_line_search_settles_each_problem_and_returns_l1_at_its_step():
     assert t[..., 2] == 0  # inactive: no step (and r there, checked above)
     on = active[0, 0]
     assert np.all(t[0, 0, on] > 0)
-    assert np.all(np.abs(slope[0, 0, on]) <= 0.1 * np.abs(slope0[0, 0, on]) * (1 + 1e-9))
+    assert np.all(np.abs(slope[0, 0, on]) <= _LINE_SEARCH_RTOL * np.abs(slope0[0, 0, on])
+                  * (1 + 1e-9))
     # The test covers the loop: the Newton step from 0 does not settle every problem.
     curv0 = np.sum(wq * dmargin**2 * -l1 * (1 + l1), axis=-2, keepdims=True) + lam * pp
     first, _ = _logistic_slope(wq, margin, dmargin, lam, wp, pp, -slope0 / curv0)
-    assert np.any(np.abs(first) > 0.1 * np.abs(slope0))
+    assert np.any(np.abs(first) > _LINE_SEARCH_RTOL * np.abs(slope0))
